@@ -1,0 +1,92 @@
+"""What one request does inside a pod: its steps, run by callbacks.
+
+The default plan of a service is: compute (``work``, processor-shared CPU),
+then ``io`` (holds the worker, no CPU), then each downstream call in order; a
+``parallel`` step fans out and waits for all its calls. Each step either
+finishes at once (returns False) or arranges for ``proceed`` to be called
+when it is done (returns True). A downstream call that fails (after its own
+retries) fails the request with ``error`` unless its ``on_failure`` is
+``ignore``.
+"""
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+from .status import DOWNSTREAM, ERROR, OK, NONE
+
+Step = Callable[[object], bool]
+
+
+class Program:
+    """The steps of one kind of request, shared by every pod of a service."""
+
+    __slots__ = ("steps", "count")
+
+    def __init__(self, steps: Sequence[Step] = ()):
+        self.steps = tuple(steps)
+        self.count = len(self.steps)
+
+    def start(self, att) -> None:
+        att.program = self
+        att.step = 0
+        att.pending = 0
+        att.failed = False
+        self.proceed(att)
+
+    def proceed(self, att) -> None:
+        """Run steps until one is asynchronous or the plan is done."""
+        steps, i = self.steps, att.step
+        while i < self.count:
+            att.step = i + 1
+            if steps[i](att):
+                return
+            i += 1
+        att.pod.finish(att, OK, NONE)
+
+    def children_done(self, att) -> None:
+        if att.failed:
+            att.pod.finish(att, ERROR, DOWNSTREAM)
+        else:
+            self.proceed(att)
+
+
+def cpu_step(att) -> bool:
+    """Compute the attempt's sampled work on its pod's shared CPU."""
+    if att.work_s > 0.0:
+        att.pod.compute(att, att.work_s)
+        return True
+    return False
+
+
+def io_step(clock, sampler) -> Step:
+    """Hold the worker for a sampled time without using CPU."""
+    def step(att) -> bool:
+        delay_s = next(sampler)
+        if delay_s > 0.0:
+            clock.call_in(delay_s, att.program.proceed, att)
+            return True
+        return False
+    return step
+
+
+def call_step(site) -> Step:
+    """One downstream call; the attempt resumes when it ends."""
+    def step(att) -> bool:
+        att.pending = 1
+        call = site.new_call(att, att.call.request_id, att.deadline_s)
+        att.children = [call]
+        call.start()
+        return True
+    return step
+
+
+def parallel_step(sites) -> Step:
+    """A fan-out: all calls at once; resume when all have ended."""
+    def step(att) -> bool:
+        att.pending = len(sites)
+        calls = [site.new_call(att, att.call.request_id, att.deadline_s) for site in sites]
+        att.children = calls
+        for call in calls:
+            call.start()
+        return True
+    return step

@@ -1,0 +1,70 @@
+"""Traffic sources: open loop (arrival times decided in advance) and closed
+loop (users who think, send one request, wait for it, and think again)."""
+from __future__ import annotations
+
+from typing import Iterator
+
+from .clock import Clock
+from .messages import Request
+
+
+class OpenLoop:
+    """Requests arrive at precomputed times whatever the system does."""
+
+    __slots__ = ("index", "name", "clock", "site", "times", "log")
+
+    def __init__(self, index: int, name: str, clock: Clock, site, times: Iterator[float], log):
+        self.index = index
+        self.name = name
+        self.clock = clock
+        self.site = site
+        self.times = times
+        self.log = log
+
+    def start(self) -> None:
+        first = next(self.times, None)
+        if first is not None:
+            self.clock.call_at(first, self._arrive, None)
+
+    def _arrive(self, _unused) -> None:
+        now = self.clock.env._now
+        following = next(self.times, None)
+        if following is not None:
+            self.clock.call_in(following - now, self._arrive, None)
+        request = Request(self.log.arrive(self.index, now), self, now)
+        self.site.new_call(request, request.id).start()
+
+    def request_done(self, request: Request, call) -> None:
+        self.log.end(request.id, self.clock.env._now, call.status, call.attempts)
+
+
+class ClosedLoop:
+    """``users`` users, each thinking then waiting for one request at a time.
+
+    Each user starts with a think time, so users do not arrive in lockstep.
+    """
+
+    __slots__ = ("index", "name", "clock", "site", "users", "think", "log")
+
+    def __init__(self, index: int, name: str, clock: Clock, site, users: int,
+                 think: Iterator[float], log):
+        self.index = index
+        self.name = name
+        self.clock = clock
+        self.site = site
+        self.users = users
+        self.think = think
+        self.log = log
+
+    def start(self) -> None:
+        for _ in range(self.users):
+            self.clock.call_in(next(self.think), self._arrive, None)
+
+    def _arrive(self, _unused) -> None:
+        now = self.clock.env._now
+        request = Request(self.log.arrive(self.index, now), self, now)
+        self.site.new_call(request, request.id).start()
+
+    def request_done(self, request: Request, call) -> None:
+        self.log.end(request.id, self.clock.env._now, call.status, call.attempts)
+        self.clock.call_in(next(self.think), self._arrive, None)

@@ -1,0 +1,183 @@
+"""Append-only logs of one run: requests, calls (attempts), events, samples.
+
+Written by the engine through a few methods; read once at the end as numpy
+arrays. Memory per record: a request 29 bytes; an attempt on a hop 66 bytes.
+"""
+from __future__ import annotations
+
+from array import array
+from typing import Iterable
+
+import numpy as np
+
+from ..engine.status import UNFINISHED
+from .columns import ColumnGroup
+
+NAN = float("nan")
+
+
+class RequestLog:
+    """External requests, indexed by request id (ids are dense, from 0).
+
+    An arrival appends its time and workload; an ending appends
+    ``(id, end, status, attempts)``. Requests that never ended are
+    ``unfinished`` (still in flight when the run stopped).
+    """
+
+    __slots__ = ("arrival_s", "workload", "ended_ids", "end_s", "status", "attempts")
+
+    def __init__(self):
+        self.arrival_s = array("d")
+        self.workload = array("h")
+        self.ended_ids = array("q")
+        self.end_s = array("d")
+        self.status = array("b")
+        self.attempts = array("H")
+
+    def arrive(self, workload: int, now: float) -> int:
+        """Register an arrival; return its request id."""
+        rid = len(self.arrival_s)
+        self.arrival_s.append(now)
+        self.workload.append(workload)
+        return rid
+
+    def end(self, rid: int, now: float, status: int, attempts: int) -> None:
+        self.ended_ids.append(rid)
+        self.end_s.append(now)
+        self.status.append(status)
+        self.attempts.append(attempts if attempts < 65535 else 65535)
+
+    def __len__(self) -> int:
+        return len(self.arrival_s)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(len(a) * a.itemsize for a in (self.arrival_s, self.workload, self.ended_ids,
+                                                  self.end_s, self.status, self.attempts))
+
+    def to_numpy(self) -> dict[str, np.ndarray]:
+        n = len(self)
+        ids = np.frombuffer(self.ended_ids, dtype=np.int64) if len(self.ended_ids) else \
+            np.empty(0, dtype=np.int64)
+        end_s = np.full(n, np.nan)
+        status = np.full(n, UNFINISHED, dtype=np.int8)
+        attempts = np.zeros(n, dtype=np.uint16)
+        end_s[ids] = np.frombuffer(self.end_s, dtype=float) if len(ids) else []
+        status[ids] = np.frombuffer(self.status, dtype=np.int8) if len(ids) else []
+        attempts[ids] = np.frombuffer(self.attempts, dtype=np.uint16) if len(ids) else []
+        return {"request_id": np.arange(n, dtype=np.int64),
+                "arrival_s": np.array(self.arrival_s, dtype=float),
+                "end_s": end_s, "workload": np.array(self.workload, dtype=np.int16),
+                "status": status, "attempts": attempts}
+
+
+class CallLog:
+    """Attempts on every hop, one row each, written when both sides have closed.
+
+    Attempts still open when the run ends are flushed with status ``unfinished``.
+    """
+
+    __slots__ = ("ids", "ints", "times", "codes", "_open")
+
+    TIME_COLUMNS = ("sent_s", "arrived_s", "started_s", "done_s", "ended_s")
+
+    def __init__(self):
+        self.ids = array("q")
+        self.ints = ColumnGroup("i", ("caller", "service", "attempt", "pod"))
+        self.times = ColumnGroup("d", self.TIME_COLUMNS)
+        self.codes = ColumnGroup("b", ("status", "reason"))
+        self._open: set = set()
+
+    def opened(self, att) -> None:
+        self._open.add(att)
+
+    def closed(self, att, caller: int, service: int) -> None:
+        self._open.discard(att)
+        pod = att.pod
+        self.ids.append(att.call.request_id)
+        self.ints.buffer.extend((caller, service, att.no, pod.id if pod is not None else -1))
+        self.times.buffer.extend((att.sent_s, att.arrived_s, att.started_s, att.done_s, att.ended_s))
+        self.codes.buffer.extend((att.status, att.reason))
+
+    def flush_open(self) -> int:
+        """Write every attempt still open as ``unfinished``; return how many."""
+        pending = sorted(self._open, key=lambda a: (a.call.request_id, a.sent_s, a.no))
+        for att in pending:
+            att.status = UNFINISHED
+            site = att.call.site
+            self.closed(att, site.caller_index, site.service_index)
+        return len(pending)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @property
+    def nbytes(self) -> int:
+        return len(self.ids) * 8 + self.ints.nbytes + self.times.nbytes + self.codes.nbytes
+
+    def to_numpy(self) -> dict[str, np.ndarray]:
+        out = {"request_id": np.frombuffer(self.ids, dtype=np.int64).copy() if len(self.ids)
+               else np.empty(0, dtype=np.int64)}
+        for group in (self.ints, self.times, self.codes):
+            out.update(group.to_numpy())
+        return out
+
+
+class EventLog:
+    """Rare events (pod lifecycle, scaling, breaker, faults) with a text detail."""
+
+    __slots__ = ("t_s", "service", "pod", "kind", "detail")
+
+    def __init__(self):
+        self.t_s = array("d")
+        self.service = array("i")
+        self.pod = array("i")
+        self.kind: list[str] = []
+        self.detail: list[str] = []
+
+    def append(self, t_s: float, service: int, pod: int, kind: str, detail: str = "") -> None:
+        self.t_s.append(t_s)
+        self.service.append(service)
+        self.pod.append(pod)
+        self.kind.append(kind)
+        self.detail.append(detail)
+
+    def __len__(self) -> int:
+        return len(self.t_s)
+
+    def rows(self) -> Iterable[tuple]:
+        return zip(self.t_s, self.service, self.pod, self.kind, self.detail)
+
+
+class SampleLog:
+    """Levels sampled every ``sample_interval`` per service (time series)."""
+
+    FIELDS = ("replicas", "ready_replicas", "desired_replicas", "queue_length", "in_flight",
+              "cpu_used_s", "running_pods")
+
+    __slots__ = ("t_s", "service", "values")
+
+    def __init__(self):
+        self.t_s = array("d")
+        self.service = array("i")
+        self.values = ColumnGroup("d", self.FIELDS)
+
+    def append(self, t_s: float, service: int, values: tuple) -> None:
+        self.t_s.append(t_s)
+        self.service.append(service)
+        self.values.buffer.extend(values)
+
+    def to_numpy(self) -> dict[str, np.ndarray]:
+        out = {"t_s": np.array(self.t_s, dtype=float), "service": np.array(self.service, dtype=np.int32)}
+        out.update(self.values.to_numpy())
+        return out
+
+
+class Recorder:
+    """Every log of one run, handed to the engine at build time."""
+
+    def __init__(self):
+        self.requests = RequestLog()
+        self.calls = CallLog()
+        self.events = EventLog()
+        self.samples = SampleLog()

@@ -1,0 +1,135 @@
+"""``summary.json``: every key of interfaces.md, measured over [warmup, duration].
+
+- ``requests``: external requests that *arrived* in the window, by final status
+  (plus ``unfinished``: still in flight when the run ended).
+- ``latency_s``: end to end over successful external requests (retries and
+  backoff included).
+- per service, over the attempts *sent* to it in the window: arrivals (those
+  that reached it), statuses as the caller saw them, ``waited_ratio`` (share
+  of arrivals at a pod that found every worker busy), queue wait, latency of
+  successful attempts (caller's view, network included), CPU used over CPU
+  requested (as the HPA sees it), replicas (time-weighted), pod-seconds.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Optional
+
+import numpy as np
+
+from ..engine.status import OK, QUEUE_FULL, REJECTED, STATUS_NAMES, UNFINISHED
+from .pods import PodIntervals, overlap_s, step_levels
+
+REQUEST_STATUSES = ("ok", "timeout", "rejected", "error", "breaker_open", "throttled",
+                    "budget_exhausted")
+
+
+def _num(x: Any) -> Optional[float]:
+    """JSON-safe float: NaN/inf become None."""
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def _quantiles(values: np.ndarray, qs: dict[str, float]) -> dict[str, Optional[float]]:
+    if len(values) == 0:
+        return {k: None for k in qs}
+    vals = np.quantile(values, list(qs.values()))
+    return {k: _num(v) for k, v in zip(qs, vals)}
+
+
+def latency_block(values: np.ndarray, full: bool = True) -> dict[str, Optional[float]]:
+    qs = {"p50": 0.5, "p90": 0.9, "p95": 0.95, "p99": 0.99, "p999": 0.999} if full \
+        else {"p50": 0.5, "p99": 0.99}
+    block = {"mean": _num(values.mean()) if len(values) else None}
+    block.update(_quantiles(values, qs))
+    if full:
+        block["max"] = _num(values.max()) if len(values) else None
+    return block
+
+
+def _status_counts(status: np.ndarray) -> dict[str, int]:
+    counts = np.bincount(status.astype(np.int64), minlength=len(STATUS_NAMES))
+    return {name: int(counts[i]) for i, name in enumerate(STATUS_NAMES)}
+
+
+def request_summary(req: dict[str, np.ndarray], warmup_s: float, end_s: float) -> dict:
+    window = end_s - warmup_s
+    mask = (req["arrival_s"] >= warmup_s) & (req["arrival_s"] < end_s)
+    status = req["status"][mask]
+    counts = _status_counts(status)
+    total = int(mask.sum())
+    ok = counts["ok"]
+    requests = {"total": total, "ok": ok, "failed": total - ok - counts["unfinished"]}
+    requests.update({k: counts[k] for k in REQUEST_STATUSES if k != "ok"})
+    requests["unfinished"] = counts["unfinished"]
+    good = mask & (req["status"] == OK)
+    latency = req["end_s"][good] - req["arrival_s"][good]
+    done = mask & (req["status"] != UNFINISHED)
+    attempts = req["attempts"][done]
+    return {
+        "requests": requests,
+        "offered_rps": total / window,
+        "goodput_rps": ok / window,
+        "success_ratio": _num(ok / total) if total else None,
+        "attempts_per_request": _num(attempts.mean()) if len(attempts) else None,
+        "latency_s": latency_block(latency),
+    }
+
+
+def _cpu_used_in_window(samples: dict, service: int, warmup_s: float, end_s: float) -> float:
+    rows = samples["service"] == service
+    t, used = samples["t_s"][rows], samples["cpu_used_s"][rows]
+
+    def at(x: float) -> float:
+        hit = np.nonzero(np.isclose(t, x))[0]
+        return float(used[hit[-1]]) if len(hit) else 0.0
+
+    return at(end_s) - (at(warmup_s) if warmup_s > 0 else 0.0)
+
+
+def service_summary(index: int, calls: dict, samples: dict, pods: PodIntervals, events,
+                    cpu_request: float, warmup_s: float, end_s: float, requests_in_window: int) -> dict:
+    sel = (calls["service"] == index) & (calls["sent_s"] >= warmup_s) & (calls["sent_s"] < end_s)
+    status, arrived = calls["status"][sel], calls["arrived_s"][sel]
+    started, pod = calls["started_s"][sel], calls["pod"][sel]
+    reached = ~np.isnan(arrived)
+    at_pod = reached & (pod >= 0)
+    busy = at_pod & ~(started == arrived)
+    waits = (started - arrived)[~np.isnan(started)]
+    ok = status == OK
+    latency = (calls["ended_s"][sel] - calls["sent_s"][sel])[ok]
+    counts = _status_counts(status)
+
+    mine = pods.of_service(index)
+    running = overlap_s(pods.started_s[mine], pods.deleted_s[mine], warmup_s, end_s).sum()
+    used = _cpu_used_in_window(samples, index, warmup_s, end_s)
+    alive = overlap_s(pods.created_s[mine], pods.deleted_s[mine], warmup_s, end_s).sum()
+    kinds = _event_counts(events, index, warmup_s, end_s)
+    arrivals = int(reached.sum())
+    return {
+        "arrivals": arrivals, "ok": counts["ok"], "rejected": counts["rejected"],
+        "timeout": counts["timeout"], "error": counts["error"],
+        "breaker_open": counts["breaker_open"],
+        "attempts_per_request": _num(int(sel.sum()) / requests_in_window) if requests_in_window else None,
+        "waited_ratio": _num(busy.sum() / at_pod.sum()) if at_pod.any() else None,
+        "queue_wait_s": {"mean": _num(waits.mean()) if len(waits) else None,
+                         "p99": _num(np.quantile(waits, 0.99)) if len(waits) else None},
+        "latency_s": latency_block(latency, full=False),
+        "cpu_utilization": _num(used / (cpu_request * running)) if running > 0 else None,
+        "replicas": step_levels(pods.created_s[mine], pods.live_until_s[mine], warmup_s, end_s),
+        "pod_seconds": float(alive),
+        "restarts": kinds.get("pod_restarted", 0),
+        "scale_ups": kinds.get("scale_up", 0),
+        "scale_downs": kinds.get("scale_down", 0),
+    }
+
+
+def _event_counts(events, service: int, warmup_s: float, end_s: float) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for t, svc, _pod, kind, detail in events.rows():
+        if svc == service and warmup_s <= t <= end_s:
+            key = kind
+            if kind == "scaled":
+                key = "scale_up" if "direction=up" in detail else "scale_down"
+            counts[key] = counts.get(key, 0) + 1
+    return counts

@@ -1,0 +1,179 @@
+"""Kubernetes-shaped blocks: probes, the HPA, the cluster and rolling updates.
+
+These mirror Kubernetes objects and take their field names verbatim
+(camelCase), so a user can paste from a real manifest. Simulator knobs that
+are controller-manager flags rather than object fields are snake_case.
+"""
+from __future__ import annotations
+
+from typing import Any, Literal, Optional, Union
+
+from pydantic import Field, field_validator, model_validator
+
+from .base import Cores, NonNegDuration, PosDuration, Spec
+
+
+class ProbeSpec(Spec):
+    """A kubelet probe (core/v1 Probe). Defaults are the kubelet's.
+
+    The handler (``httpGet``, ``tcpSocket``, ``grpc``, ``exec``) is accepted so
+    that manifests paste cleanly; it does not change the simulation: a probe is
+    a small request to the pod (see ``pod.probe_work`` and ``pod.probe_path``).
+    """
+
+    initialDelaySeconds: float = Field(0, ge=0)
+    periodSeconds: float = Field(10, gt=0)
+    timeoutSeconds: float = Field(1, gt=0)
+    successThreshold: int = Field(1, ge=1)
+    failureThreshold: int = Field(3, ge=1)
+    terminationGracePeriodSeconds: Optional[float] = Field(None, ge=0)
+    httpGet: Optional[dict[str, Any]] = None
+    tcpSocket: Optional[dict[str, Any]] = None
+    grpc: Optional[dict[str, Any]] = None
+    exec: Optional[dict[str, Any]] = None
+
+
+class MetricTarget(Spec):
+    type: Literal["Utilization", "AverageValue", "Value"]
+    averageUtilization: Optional[int] = Field(None, gt=0)
+    averageValue: Optional[Union[float, str]] = None
+    value: Optional[Union[float, str]] = None
+
+    @model_validator(mode="after")
+    def _matching_field(self):
+        needed = {"Utilization": "averageUtilization", "AverageValue": "averageValue",
+                  "Value": "value"}[self.type]
+        if getattr(self, needed) is None:
+            raise ValueError(f"target type {self.type} needs {needed}")
+        return self
+
+
+class MetricIdentifier(Spec):
+    name: str
+    selector: Optional[dict[str, Any]] = None
+
+
+class ResourceMetricSource(Spec):
+    name: Literal["cpu"]
+    target: MetricTarget
+
+
+class PodsMetricSource(Spec):
+    metric: MetricIdentifier
+    target: MetricTarget
+
+
+class ObjectReference(Spec):
+    kind: str = "Service"
+    name: str
+    apiVersion: Optional[str] = None
+
+
+class ObjectMetricSource(Spec):
+    metric: MetricIdentifier
+    describedObject: ObjectReference
+    target: MetricTarget
+
+
+class ExternalMetricSource(Spec):
+    metric: MetricIdentifier
+    target: MetricTarget
+
+
+class MetricSpec(Spec):
+    """autoscaling/v2 MetricSpec."""
+
+    type: Literal["Resource", "Pods", "Object", "External"]
+    resource: Optional[ResourceMetricSource] = None
+    pods: Optional[PodsMetricSource] = None
+    object: Optional[ObjectMetricSource] = None
+    external: Optional[ExternalMetricSource] = None
+
+    @model_validator(mode="after")
+    def _source_present(self):
+        key = self.type.lower()
+        if getattr(self, key) is None:
+            raise ValueError(f"type {self.type} needs a '{key}' block")
+        others = [k for k in ("resource", "pods", "object", "external")
+                  if k != key and getattr(self, k) is not None]
+        if others:
+            raise ValueError(f"type {self.type} takes only '{key}', not {others}")
+        return self
+
+
+class HPASpec(Spec):
+    """An autoscaling/v2 HorizontalPodAutoscaler spec plus controller flags."""
+
+    minReplicas: int = Field(1, ge=0)
+    maxReplicas: int = Field(ge=1)
+    metrics: list[MetricSpec] = Field(default_factory=list)
+    behavior: Optional[dict[str, Any]] = None
+    scaleTargetRef: Optional[dict[str, Any]] = None
+    sync_period: PosDuration = 15.0
+    tolerance: float = Field(0.1, ge=0, lt=1)
+    cpu_initialization_period: NonNegDuration = 300.0
+    initial_readiness_delay: NonNegDuration = 30.0
+    downscale_stabilization: NonNegDuration = 300.0
+
+    @model_validator(mode="after")
+    def _bounds(self):
+        if self.minReplicas > self.maxReplicas:
+            raise ValueError(f"minReplicas ({self.minReplicas}) exceeds maxReplicas ({self.maxReplicas})")
+        return self
+
+
+class NodePool(Spec):
+    count: int = Field(1, ge=0)
+    cpu: Cores = 4.0
+
+
+class ClusterAutoscalerSpec(Spec):
+    """Kubernetes cluster-autoscaler; defaults are its flag defaults."""
+
+    min_nodes: int = Field(0, ge=0)
+    max_nodes: int = Field(100, ge=1)
+    provisioning_delay: NonNegDuration = 90.0
+    scan_interval: PosDuration = 10.0
+    scale_down_unneeded_time: NonNegDuration = 600.0
+    scale_down_delay_after_add: NonNegDuration = 600.0
+    scale_down_utilization_threshold: float = Field(0.5, gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _bounds(self):
+        if self.min_nodes > self.max_nodes:
+            raise ValueError(f"min_nodes ({self.min_nodes}) exceeds max_nodes ({self.max_nodes})")
+        return self
+
+
+class ClusterSpec(Spec):
+    """Nodes with allocatable CPU; pods that do not fit stay Pending."""
+
+    nodes: NodePool = NodePool()
+    autoscaler: Optional[ClusterAutoscalerSpec] = None
+    node_cost_per_hour: float = Field(0.0, ge=0)
+
+
+def _surge_value(value: Any) -> Any:
+    if isinstance(value, str):
+        text = value.strip()
+        if not (text.endswith("%") and text[:-1].strip().isdigit()):
+            raise ValueError("expected an integer or a percentage such as '25%'")
+        return text
+    return value
+
+
+class RolloutSpec(Spec):
+    """A rolling update of every pod of a service, as a Deployment does it."""
+
+    service: str
+    at: NonNegDuration
+    maxSurge: Union[int, str] = "25%"
+    maxUnavailable: Union[int, str] = "25%"
+
+    @field_validator("maxSurge", "maxUnavailable", mode="before")
+    @classmethod
+    def _percent_or_int(cls, value):
+        value = _surge_value(value)
+        if isinstance(value, int) and not isinstance(value, bool) and value < 0:
+            raise ValueError("must be >= 0")
+        return value

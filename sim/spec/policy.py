@@ -1,0 +1,220 @@
+"""The call policy block: what a caller does around each call.
+
+The same block serves an external client (``workload.X.client``) and every
+call between services (``services.X.calls[i]``): timeouts and an overall
+deadline, deadline propagation, retries with backoff and a budget, a circuit
+breaker, a bulkhead, hedging and client-side adaptive throttling.
+"""
+from __future__ import annotations
+
+from typing import Annotated, Literal, Optional, Union
+
+from pydantic import BeforeValidator, Discriminator, Field, Tag, model_validator
+
+from .base import NonNegDuration, PosDuration, Spec
+from .distributions import Dist
+
+RETRYABLE = ("timeout", "rejected", "error")
+
+
+class NoBackoffSpec(Spec):
+    type: Literal["none"]
+
+
+class ConstantBackoffSpec(Spec):
+    type: Literal["constant"]
+    delay: NonNegDuration
+
+
+class ExponentialBackoffSpec(Spec):
+    """``expo(n) = min(cap, base * multiplier**n)`` with AWS jitter (Brooker 2015).
+
+    Defaults are Envoy's retry back-off (base 25 ms, cap 10x base) with full
+    jitter, the AWS recommendation.
+    """
+
+    type: Literal["exponential"]
+    base: PosDuration = 0.025
+    cap: Optional[PosDuration] = None
+    multiplier: float = Field(2.0, ge=1.0)
+    jitter: Literal["none", "full", "equal", "decorrelated"] = "full"
+
+    @property
+    def cap_s(self) -> float:
+        return self.cap if self.cap is not None else 10 * self.base
+
+    @model_validator(mode="after")
+    def _cap_above_base(self):
+        if self.cap is not None and self.cap < self.base:
+            raise ValueError(f"cap ({self.cap}) must be >= base ({self.base})")
+        return self
+
+
+def _type_tag(prefix: str, default: str | None):
+    def type(value):  # named so pydantic's messages say "missing its 'type' key"
+        kind = value.get("type", default) if isinstance(value, dict) else getattr(value, "type", None)
+        return f"{prefix}{kind}" if isinstance(kind, str) else None
+    return type
+
+
+def _with_default_type(default: str):
+    def fill(value):
+        if isinstance(value, dict) and "type" not in value:
+            return {"type": default, **value}
+        return value
+    return fill
+
+
+_BackoffUnion = Annotated[
+    Union[Annotated[NoBackoffSpec, Tag("backoff:none")],
+          Annotated[ConstantBackoffSpec, Tag("backoff:constant")],
+          Annotated[ExponentialBackoffSpec, Tag("backoff:exponential")]],
+    Discriminator(_type_tag("backoff:", "exponential")),
+]
+BackoffSpec = Annotated[_BackoffUnion, BeforeValidator(_with_default_type("exponential"))]
+
+
+class EnvoyBudgetSpec(Spec):
+    """Envoy ``retry_budget``: concurrent retries <= max(percent x active, min)."""
+
+    type: Literal["envoy"]
+    budget_percent: float = Field(20.0, ge=0, le=100)
+    min_retry_concurrency: int = Field(3, ge=0)
+    scope: Literal["pod", "service"] = "pod"
+
+
+class TokenBucketBudgetSpec(Spec):
+    """gRPC retry throttling (gRFC A6): retry while tokens > max_tokens / 2."""
+
+    type: Literal["token_bucket"]
+    max_tokens: float = Field(10.0, gt=0, le=1000)
+    token_ratio: float = Field(0.1, gt=0)
+    scope: Literal["pod", "service"] = "pod"
+
+
+class AwsQuotaBudgetSpec(Spec):
+    """AWS SDK standard retry mode quota (botocore ``retries/quota.py``)."""
+
+    type: Literal["aws_quota"]
+    capacity: int = Field(500, ge=0)
+    retry_cost: int = Field(5, ge=0)
+    timeout_cost: int = Field(10, ge=0)
+    scope: Literal["pod", "service"] = "pod"
+
+
+class RatioBudgetSpec(Spec):
+    """SRE book per-client retry budget: retries / requests <= max_ratio."""
+
+    type: Literal["ratio"]
+    max_ratio: float = Field(0.1, ge=0)
+    window: PosDuration = 120.0
+    scope: Literal["pod", "service"] = "pod"
+
+
+BudgetSpec = Annotated[
+    Union[Annotated[EnvoyBudgetSpec, Tag("budget:envoy")],
+          Annotated[TokenBucketBudgetSpec, Tag("budget:token_bucket")],
+          Annotated[AwsQuotaBudgetSpec, Tag("budget:aws_quota")],
+          Annotated[RatioBudgetSpec, Tag("budget:ratio")]],
+    Discriminator(_type_tag("budget:", None)),
+]
+
+
+class RetrySpec(Spec):
+    """Retries: ``max_attempts`` counts the first try; each retry is load balanced anew."""
+
+    max_attempts: int = Field(3, ge=1, le=100)
+    retry_on: list[Literal["timeout", "rejected", "error"]] = list(RETRYABLE)
+    backoff: BackoffSpec = ExponentialBackoffSpec(type="exponential")
+    budget: Optional[BudgetSpec] = None
+
+
+class BreakerSpec(Spec):
+    """Resilience4j CircuitBreakerConfig, snake_case; defaults are Resilience4j's."""
+
+    failure_rate_threshold: float = Field(50.0, gt=0, le=100)
+    slow_call_rate_threshold: float = Field(100.0, gt=0, le=100)
+    slow_call_duration_threshold: PosDuration = 60.0
+    wait_duration_in_open_state: PosDuration = 60.0
+    permitted_number_of_calls_in_half_open_state: int = Field(10, ge=1)
+    minimum_number_of_calls: int = Field(100, ge=1)
+    sliding_window_size: int = Field(100, ge=1)
+    sliding_window_type: Literal["count_based", "time_based"] = "count_based"
+    max_wait_duration_in_half_open_state: NonNegDuration = 0.0
+    automatic_transition_from_open_to_half_open_enabled: bool = False
+    scope: Literal["pod", "service"] = "pod"
+
+
+class BulkheadSpec(Spec):
+    """Resilience4j bulkheads: ``semaphore`` (max_concurrent_calls, max_wait) or
+    ``thread_pool`` (core threads and a bounded queue)."""
+
+    type: Literal["semaphore", "thread_pool"] = "semaphore"
+    max_concurrent_calls: Optional[int] = Field(None, ge=1)
+    max_wait: NonNegDuration = 0.0
+    core: Optional[int] = Field(None, ge=1)
+    queue: int = Field(0, ge=0)
+    scope: Literal["pod", "service"] = "pod"
+
+    @model_validator(mode="after")
+    def _sized(self):
+        if self.type == "semaphore" and self.max_concurrent_calls is None:
+            raise ValueError("a semaphore bulkhead needs max_concurrent_calls")
+        if self.type == "thread_pool" and self.core is None:
+            raise ValueError("a thread_pool bulkhead needs core")
+        return self
+
+
+class HedgeSpec(Spec):
+    """Hedged requests (gRPC hedging policy): after ``delay`` without a response,
+    send another attempt, up to ``max`` extra attempts; the first success wins."""
+
+    delay: PosDuration
+    max: int = Field(1, ge=1, le=10)
+
+
+class ThrottleSpec(Spec):
+    """Client-side adaptive throttling, SRE book ch. 21."""
+
+    type: Literal["adaptive"] = "adaptive"
+    k: float = Field(2.0, gt=0)
+    window: PosDuration = 120.0
+
+
+class CallPolicy(Spec):
+    """Timeouts, deadline, retries, breaker, bulkhead, hedging, throttling."""
+
+    timeout: Optional[PosDuration] = None
+    deadline: Optional[PosDuration] = None
+    propagate_deadline: bool = False
+    retry: Optional[RetrySpec] = None
+    circuit_breaker: Optional[BreakerSpec] = None
+    bulkhead: Optional[BulkheadSpec] = None
+    hedge: Optional[HedgeSpec] = None
+    throttle: Optional[ThrottleSpec] = None
+
+
+class CallSpec(CallPolicy):
+    """One downstream call: ``to`` a service, with its policy."""
+
+    to: str
+    latency: Optional[Dist] = None
+    on_failure: Literal["fail", "ignore"] = "fail"
+
+
+class ParallelSpec(Spec):
+    """A fan-out: all calls at once; the request waits for all of them."""
+
+    parallel: list[CallSpec] = Field(min_length=1)
+
+
+def _step_tag(value):
+    if isinstance(value, dict):
+        return "step:parallel" if "parallel" in value else "step:call"
+    return "step:parallel" if isinstance(value, ParallelSpec) else "step:call"
+
+
+CallStep = Annotated[
+    Union[Annotated[CallSpec, Tag("step:call")], Annotated[ParallelSpec, Tag("step:parallel")]],
+    Discriminator(_step_tag),
+]

@@ -1,0 +1,96 @@
+"""Cross-references in a scenario: names used must exist, calls must not loop.
+
+These checks read the raw mapping defensively (types may still be wrong), so
+that reference problems are reported together with the schema's problems.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from ..errors import Problem
+
+
+def _mapping(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
+def _calls(service: dict) -> Iterator[tuple[str, Any]]:
+    """(path suffix, target) of every call of a raw service, fan-outs included."""
+    for i, step in enumerate(_list(service.get("calls"))):
+        step = _mapping(step)
+        if "parallel" in step:
+            for j, call in enumerate(_list(step["parallel"])):
+                yield f"calls.{i}.parallel.{j}.to", _mapping(call).get("to")
+        else:
+            yield f"calls.{i}.to", step.get("to")
+
+
+def _unknown(path: str, name: Any, known: set[str], kind: str = "service") -> list[Problem]:
+    if isinstance(name, str) and name not in known:
+        return [Problem(path, f"no {kind} named {name!r} (known: {', '.join(sorted(known)) or 'none'})", name)]
+    return []
+
+
+def _cycle(graph: dict[str, list[str]]) -> list[str] | None:
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in graph.get(node, []):
+            if state.get(nxt) == 1:
+                return stack[stack.index(nxt):] + [nxt]
+            if nxt in graph and state.get(nxt) is None:
+                found = visit(nxt)
+                if found:
+                    return found
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for start in graph:
+        if state.get(start) is None:
+            found = visit(start)
+            if found:
+                return found
+    return None
+
+
+def check_references(raw: dict) -> list[Problem]:
+    """Every reference problem in a raw scenario mapping."""
+    services = _mapping(raw.get("services"))
+    known = set(services)
+    problems: list[Problem] = []
+    for name, workload in _mapping(raw.get("workload")).items():
+        problems += _unknown(f"workload.{name}.target", _mapping(workload).get("target"), known)
+    graph: dict[str, list[str]] = {}
+    for name, service in services.items():
+        graph[name] = []
+        for suffix, target in _calls(_mapping(service)):
+            problems += _unknown(f"services.{name}.{suffix}", target, known)
+            if isinstance(target, str):
+                graph[name].append(target)
+        for i, metric in enumerate(_list(_mapping(_mapping(service).get("hpa")).get("metrics"))):
+            described = _mapping(_mapping(_mapping(metric).get("object")).get("describedObject"))
+            problems += _unknown(f"services.{name}.hpa.metrics.{i}.object.describedObject.name",
+                                 described.get("name"), known)
+    for i, fault in enumerate(_list(raw.get("faults"))):
+        fault = _mapping(fault)
+        if fault.get("kind") == "latency":
+            sources = known | set(_mapping(raw.get("workload")))
+            problems += _unknown(f"faults.{i}.from", fault.get("from"), sources, "service or workload")
+            problems += _unknown(f"faults.{i}.to", fault.get("to"), known)
+        else:
+            problems += _unknown(f"faults.{i}.service", fault.get("service"), known)
+    for i, rollout in enumerate(_list(raw.get("rollouts"))):
+        problems += _unknown(f"rollouts.{i}.service", _mapping(rollout).get("service"), known)
+    cycle = _cycle(graph)
+    if cycle:
+        problems.append(Problem(f"services.{cycle[0]}.calls",
+                                "calls form a cycle: " + " -> ".join(cycle)))
+    return problems

@@ -1,0 +1,63 @@
+"""The scenario: a cluster of services, the traffic that reaches it, the
+control loops that react and the faults that hit it."""
+from __future__ import annotations
+
+import re
+from typing import Any, Optional
+
+from pydantic import Field, model_validator
+
+from .base import NonNegDuration, PosDuration, Spec
+from .control import ClusterSpec, RolloutSpec
+from .distributions import Dist, constant
+from .faults import FaultSpec
+from .service import ServiceSpec
+from .workload import Workload
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+
+
+class NetworkSpec(Spec):
+    """One-way latency of each hop (a call may override it with ``latency``)."""
+
+    latency: Dist = constant(0.0)
+
+
+class Scenario(Spec):
+    name: str = Field(min_length=1)
+    description: Optional[str] = None
+    duration: PosDuration
+    warmup: NonNegDuration = 0.0
+    seed: int = Field(0, ge=0)
+    sample_interval: PosDuration = 5.0
+    network: NetworkSpec = NetworkSpec()
+    workload: dict[str, Workload] = Field(min_length=1)
+    services: dict[str, ServiceSpec] = Field(min_length=1)
+    faults: list[FaultSpec] = Field(default_factory=list)
+    cluster: Optional[ClusterSpec] = None
+    rollouts: list[RolloutSpec] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _names(self):
+        bad = [n for n in [*self.services, *self.workload] if not NAME_RE.match(n)]
+        if bad:
+            raise ValueError(f"names must be letters, digits, '-' or '_' (bad: {bad})")
+        clash = sorted(set(self.services) & set(self.workload))
+        if clash:
+            raise ValueError(f"a workload and a service share the name(s) {clash}")
+        return self
+
+    @model_validator(mode="after")
+    def _window(self):
+        if self.warmup >= self.duration:
+            raise ValueError(f"warmup ({self.warmup}) must be shorter than duration ({self.duration})")
+        return self
+
+    @property
+    def window_s(self) -> float:
+        """Length of the measured window [warmup, duration]."""
+        return self.duration - self.warmup
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved scenario (defaults filled, units in seconds and cores)."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)

@@ -1,0 +1,83 @@
+"""Parsing of the unit-bearing quantities in scenario files.
+
+Durations: a bare number is seconds; a string may carry a unit
+(``250us``, ``20ms``, ``15s``, ``5m``, ``2h``, ``1d``).
+CPU: a bare number is cores; a string may use Kubernetes quantities
+(``500m`` millicores, ``2`` cores, ``1.5``).
+
+Both parsers raise ``ValueError`` with a short message; the spec layer turns
+that into ``path: problem (got VALUE)``.
+"""
+from __future__ import annotations
+
+import math
+import re
+
+_DURATION_UNITS_S = {
+    "ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0,
+    "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0,
+}
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_DURATION_RE = re.compile(rf"^\s*({_NUMBER})\s*([a-zµ]*)\s*$")
+_CPU_RE = re.compile(rf"^\s*({_NUMBER})\s*(m?)\s*$")
+
+
+def _finite(x: float, what: str) -> float:
+    if not math.isfinite(x):
+        raise ValueError(f"{what} must be finite")
+    return x
+
+
+def parse_duration(value: object) -> float:
+    """Return ``value`` as seconds (float).
+
+    >>> parse_duration("20ms"), parse_duration(3), parse_duration("5m")
+    (0.02, 3.0, 300.0)
+    """
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 250ms, 15s or 5m")
+    if isinstance(value, (int, float)):
+        return _finite(float(value), "a duration")
+    if isinstance(value, str):
+        match = _DURATION_RE.match(value)
+        if match:
+            number, unit = match.groups()
+            unit = unit or "s"
+            if unit in _DURATION_UNITS_S:
+                return _finite(float(number) * _DURATION_UNITS_S[unit], "a duration")
+            raise ValueError(f"unknown duration unit {unit!r} (use us, ms, s, m, h, d)")
+    raise ValueError("expected a duration such as 250ms, 15s or 5m")
+
+
+def parse_cpu(value: object) -> float:
+    """Return ``value`` as CPU cores (float), accepting Kubernetes quantities.
+
+    >>> parse_cpu("500m"), parse_cpu(2), parse_cpu("1.5")
+    (0.5, 2.0, 1.5)
+    """
+    if isinstance(value, bool):
+        raise ValueError("expected CPU cores such as 1, 0.5 or 500m")
+    if isinstance(value, (int, float)):
+        return _finite(float(value), "a CPU quantity")
+    if isinstance(value, str):
+        match = _CPU_RE.match(value)
+        if match:
+            number, milli = match.groups()
+            return float(number) / (1000.0 if milli else 1.0)
+    raise ValueError("expected CPU cores such as 1, 0.5 or 500m")
+
+
+def format_duration(seconds: float) -> str:
+    """A short human form of a duration, for tables and plot labels."""
+    if seconds == 0:
+        return "0s"
+    magnitude = abs(seconds)
+    if magnitude < 1e-3:
+        return f"{seconds * 1e6:.3g}us"
+    if magnitude < 1:
+        return f"{seconds * 1e3:.3g}ms"
+    if magnitude < 120:
+        return f"{seconds:.3g}s"
+    if magnitude < 7200:
+        return f"{seconds / 60:.3g}m"
+    return f"{seconds / 3600:.3g}h"
