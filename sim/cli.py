@@ -49,6 +49,11 @@ def cmd_check(args) -> int:
 
 
 def cmd_bench(args) -> int:
+    if args.sweep:
+        from .experiment.bench import bench_sweep, format_sweep_report
+        report = bench_sweep(runs=args.sweep_runs)
+        print(json.dumps(report, indent=2) if args.json else format_sweep_report(report))
+        return EXIT_OK
     from .bench import bench, format_report, main_json
     report = bench(requests=args.requests, reference=args.reference, repeats=args.repeats)
     print(main_json(report) if args.json else format_report(report))
@@ -89,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--replications", type=int, default=None, help="override the experiment's")
     sweep.add_argument("--keep-runs", action="store_true", help="keep per-run tables")
     sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sweep.add_argument("--no-report", action="store_true", help="no report.md and figures")
     sweep.set_defaults(func=cmd_sweep)
 
     bench = sub.add_parser("bench", help="throughput against a bare SimPy M/M/c")
@@ -96,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--requests", type=int, default=200_000)
     bench.add_argument("--repeats", type=int, default=3, help="best of N (noisy machines)")
     bench.add_argument("--reference", help="scenario for the reference figure")
+    bench.add_argument("--sweep", action="store_true",
+                       help="instead: sweep speedup from 1 to 2 jobs and per-run overhead")
+    bench.add_argument("--sweep-runs", type=int, default=40, help="runs in the --sweep benchmark")
     bench.set_defaults(func=cmd_bench)
     return parser
 

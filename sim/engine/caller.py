@@ -1,32 +1,36 @@
 """The caller's side of a call: a :class:`CallSite` per (caller, callee) edge
-and a :class:`Call` per logical call, which sends one or more attempts.
+and a :class:`Call` per logical call, which sends one attempt.
 
-The call path is arrival -> network -> callee's load balancer -> pod -> back
-over the network. Policies (timeouts, retries, breaker, ...) wrap this path in
-``sim.engine.resilience``; a plain site uses none of them.
+The call path is: the caller sends an attempt over the network, the callee's
+load balancer routes it to a pod, the pod serves, rejects or fails it, and the
+answer travels back. A call with a policy (timeouts, retries, breaker, ...) is
+a :class:`~sim.engine.resilience.ResilientCall`; a plain call has none of
+that cost.
 """
 from __future__ import annotations
 
 from typing import Iterator, Optional
 
 from .clock import Clock
-from .messages import Attempt
-
-INF = float("inf")
+from .messages import INF, Attempt
+from .status import ABANDONED, CANCELLED, DEADLINE, TIMEOUT
 
 
 class CallSite:
     """One edge of the call graph as seen by the caller.
 
     ``caller_index`` and ``service_index`` name the edge in the ``calls`` table;
-    ``latency`` is the one-way network delay sampler (None = no delay).
+    ``latency`` is the one-way network delay sampler (None = no delay);
+    ``extra_latency`` is set while a latency fault hits the edge.
     """
 
     __slots__ = ("clock", "caller_index", "service", "service_index", "latency", "log",
-                 "fail_on_error", "extra_latency")
+                 "fail_on_error", "extra_latency", "call_class", "policy", "clients", "uniforms",
+                 "caller_name")
 
     def __init__(self, clock: Clock, caller_index: int, service, latency: Optional[Iterator[float]],
-                 log, fail_on_error: bool = True):
+                 log, fail_on_error: bool = True, policy=None, clients=None,
+                 uniforms: Optional[Iterator[float]] = None):
         self.clock = clock
         self.caller_index = caller_index
         self.service = service
@@ -35,9 +39,18 @@ class CallSite:
         self.log = log
         self.fail_on_error = fail_on_error
         self.extra_latency = None
+        self.policy = policy
+        self.clients = clients
+        self.uniforms = uniforms
+        self.caller_name = ""
+        if policy is None:
+            self.call_class = Call
+        else:
+            from .resilience import ResilientCall
+            self.call_class = ResilientCall
 
     def new_call(self, parent, request_id: int, deadline_s: float = INF) -> "Call":
-        return Call(self, parent, request_id, deadline_s)
+        return self.call_class(self, parent, request_id, deadline_s)
 
     def _delay(self) -> float:
         delay = next(self.latency) if self.latency is not None else 0.0
@@ -68,15 +81,19 @@ class CallSite:
         else:
             att.call.on_reply(att)
 
-    def record(self, att: Attempt) -> None:
-        self.log.closed(att, self.caller_index, self.service_index)
+
+def late_reason(server_reason: int) -> int:
+    """Reason recorded when the server side closes after the caller gave up:
+    the work was stopped (cancelled, dropped at its deadline) or it ran for
+    nobody (abandoned: the waste that sustains retry storms)."""
+    return server_reason if server_reason in (CANCELLED, DEADLINE) else ABANDONED
 
 
 class Call:
-    """A logical call: its attempts, its outcome, and the parent it reports to."""
+    """A plain logical call: one attempt, no policy; reports to its parent once."""
 
     __slots__ = ("site", "parent", "request_id", "deadline_s", "attempts", "status",
-                 "reason", "done")
+                 "reason", "done", "live")
 
     def __init__(self, site: CallSite, parent, request_id: int, deadline_s: float):
         self.site = site
@@ -87,20 +104,21 @@ class Call:
         self.done = False
 
     def start(self) -> None:
-        self.send_attempt()
-
-    def send_attempt(self) -> Attempt:
-        """Send one more attempt over the network to the callee."""
-        self.attempts += 1
-        att = Attempt(self, self.attempts, self.site.clock.env._now, self.deadline_s)
+        """Send the attempt over the network to the callee."""
+        self.attempts = 1
+        att = self.live = Attempt(self, 1, self.site.clock.env._now, INF)
         self.site.send(att)
-        return att
 
     def respond(self, att: Attempt, status: int, reason: int) -> None:
         """The server side of ``att`` is over (served, rejected, failed)."""
+        att.server_closed = True
+        if att.caller_closed:
+            att.reason = late_reason(reason)
+            site = self.site
+            site.log.closed(att, site.caller_index, site.service_index)
+            return
         att.status = status
         att.reason = reason
-        att.open_sides -= 1
         site = self.site
         if site.latency is None and site.extra_latency is None:
             self.on_reply(att)
@@ -109,17 +127,27 @@ class Call:
 
     def on_reply(self, att: Attempt) -> None:
         """The answer to ``att`` reached the caller."""
+        if att.caller_closed:
+            return
         site = self.site
         att.ended_s = site.clock.env._now
-        att.open_sides -= 1
+        att.caller_closed = True
         site.log.closed(att, site.caller_index, site.service_index)
         self.status = att.status
         self.reason = att.reason
         self.done = True
         self.parent.child_done(self)
 
-    def finish(self, status: int, reason: int) -> None:
-        self.status = status
-        self.reason = reason
+    def cancel(self) -> None:
+        """The caller's own work stopped: stop waiting (no propagation on a plain edge)."""
+        if self.done:
+            return
         self.done = True
-        self.parent.child_done(self)
+        self.status, self.reason = TIMEOUT, CANCELLED
+        att = getattr(self, "live", None)
+        if att is not None and not att.caller_closed:
+            att.ended_s = self.site.clock.env._now
+            att.caller_closed = True
+            att.status, att.reason = TIMEOUT, CANCELLED
+            if att.server_closed:
+                self.site.log.closed(att, self.site.caller_index, self.site.service_index)

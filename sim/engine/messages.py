@@ -2,15 +2,20 @@
 
 An attempt is one try on one hop. It is also the unit of work at the pod that
 serves it: it holds a worker there, computes, and may make downstream calls.
-It has two sides: the caller's (sent, ended, status as the caller saw it) and
-the server's (arrived, started, done). Its row in the ``calls`` table is
-written once, when both sides are closed.
+It has two sides, each closed exactly once: the caller's (sent, ended, status
+as the caller saw it) and the server's (arrived, started, done). Its row in
+the ``calls`` table is written when both are closed.
+
+``halt`` is raised when the attempt's work must stop: its caller gave up and
+propagated the cancellation (Go's context), or its pod was killed. Work stops
+at the next step boundary; downstream calls it waits on are cancelled at once.
 """
 from __future__ import annotations
 
 from .status import NONE, OK, UNFINISHED
 
 NAN = float("nan")
+INF = float("inf")
 
 
 class Request:
@@ -32,8 +37,8 @@ class Attempt:
 
     __slots__ = ("call", "no", "pod", "program", "sent_s", "arrived_s", "started_s",
                  "done_s", "ended_s", "status", "reason", "work_s", "step", "pending",
-                 "failed", "cpu_seq", "open_sides", "timer", "children", "abandoned",
-                 "deadline_s")
+                 "failed", "cpu_seq", "caller_closed", "server_closed", "timer", "children",
+                 "halt", "deadline_s", "is_retry", "waiting")
 
     def __init__(self, call, no: int, sent_s: float, deadline_s: float):
         self.call = call
@@ -47,16 +52,25 @@ class Attempt:
         self.status = UNFINISHED
         self.reason = NONE
         self.cpu_seq = 0
-        self.open_sides = 2
+        self.caller_closed = False
+        self.server_closed = False
         self.timer = None
         self.children = None
-        self.abandoned = False
+        self.halt = False
         self.deadline_s = deadline_s
 
     def child_done(self, call) -> None:
         """A downstream call made by this attempt's work has ended."""
+        if self.server_closed:
+            return  # this attempt was cancelled or killed meanwhile
         self.pending -= 1
         if call.status != OK and call.site.fail_on_error:
             self.failed = True
+            if self.pending:
+                # errgroup.WithContext: the first failure cancels the siblings
+                for sibling in self.children:
+                    if not sibling.done:
+                        sibling.cancel()
+                self.pending = 0
         if self.pending == 0:
             self.program.children_done(self)

@@ -1,4 +1,9 @@
-"""Build the simulated cluster from a scenario and run it (build, start, run, finalize)."""
+"""Build the simulated cluster from a scenario and run it.
+
+Lifecycle: build (services, pods' replica sets, call sites with their
+policies, workloads), start (initial pods, traffic, control loops, faults),
+run (SimPy until the horizon), finalize (last sample, flush open attempts).
+"""
 from __future__ import annotations
 
 import itertools
@@ -8,13 +13,24 @@ import simpy
 
 from ..spec.distributions import Constant
 from .arrivals import arrival_times
+from .autoscaler import HorizontalPodAutoscaler
 from .caller import CallSite
 from .clock import Clock
+from .cluster import Cluster
+from .faults import FaultInjector
+from .metrics import MetricsServer
+from .prober import ProbeSetup
 from .program import call_step, cpu_step, io_step, parallel_step
+from .replicaset import ReplicaSet
+from .resilience import CallPolicy, Clients
 from .rng import Streams
+from .rollout import Rollout
 from .sampler import sample_now, sampler_process
 from .service import Service
 from .workload import ClosedLoop, OpenLoop
+
+_BREAKER_EVENTS = {"open": "breaker_opened", "half_open": "breaker_half_open",
+                   "closed": "breaker_closed"}
 
 
 def _is_zero(dist) -> bool:
@@ -30,28 +46,62 @@ class Model:
         self.recorder = recorder
         self.env = simpy.Environment()
         self.clock = Clock(self.env)
+        events = recorder.events
+        self.cluster = Cluster(scenario.cluster, self.clock, events) if scenario.cluster else None
         pod_ids = itertools.count()
-        self.services = {name: Service(i, name, spec, self.clock, streams, recorder.events, pod_ids)
-                         for i, (name, spec) in enumerate(scenario.services.items())}
+        self.services = {}
+        for i, (name, spec) in enumerate(scenario.services.items()):
+            service = Service(i, name, spec, self.clock, streams, events)
+            service.replicaset = ReplicaSet(service, self.clock, streams, events, pod_ids,
+                                            self.cluster, ProbeSetup.from_spec(spec, streams, name))
+            self.services[name] = service
         self.names = [*scenario.services, *scenario.workload]
         self.sites: list[CallSite] = []
         for service in self.services.values():
             service.program.__init__(self._steps(service))
         self.workloads = [self._workload(len(scenario.services) + i, name, spec)
                           for i, (name, spec) in enumerate(scenario.workload.items())]
+        self.metrics_server: Optional[MetricsServer] = None
+        self.autoscalers = []
+        if any(s.hpa is not None for s in scenario.services.values()):
+            counters = {w.name: (lambda w=w: w.issued) for w in self.workloads}
+            self.metrics_server = MetricsServer(list(self.services.values()), counters)
+            self.autoscalers = [HorizontalPodAutoscaler(self.services[name], spec.hpa,
+                                                        self.metrics_server, self.clock, events)
+                                for name, spec in scenario.services.items() if spec.hpa]
+        self.faults = FaultInjector(scenario.faults, self.services, self.sites, streams,
+                                    self.clock, events)
 
     # ----------------------------------------------------------------- build
     def _latency(self, dist, caller: str, callee: str):
         dist = dist if dist is not None else self.scenario.network.latency
         return None if _is_zero(dist) else self.streams.sampler(dist, f"net/{caller}->{callee}")
 
-    def _site(self, caller_index: int, caller: str, call) -> CallSite:
-        target = self.services[call.to]
+    def _site(self, caller_index: int, caller: str, call, target_name: str) -> CallSite:
+        target = self.services[target_name]
+        policy = None if CallPolicy.is_plain(call) else CallPolicy(call)
+        edge = f"{caller}->{target_name}"
+        clients = Clients(edge, policy, self._breaker_log(caller, target)) if policy else None
         site = CallSite(self.clock, caller_index, target,
-                        self._latency(getattr(call, "latency", None), caller, call.to),
-                        self.recorder.calls, fail_on_error=getattr(call, "on_failure", "fail") == "fail")
+                        self._latency(getattr(call, "latency", None), caller, target_name),
+                        self.recorder.calls,
+                        fail_on_error=getattr(call, "on_failure", "fail") == "fail",
+                        policy=policy, clients=clients,
+                        uniforms=self.streams.uniforms(f"policy/{edge}") if policy else None)
+        site.caller_name = caller
+        if policy is not None and policy.breaker_spec is not None:
+            target.edges.append(site)
         self.sites.append(site)
         return site
+
+    def _breaker_log(self, caller: str, target: Service):
+        events = self.recorder.events
+
+        def log(owner_pod, old: str, new: str, t_s: float) -> None:
+            who = owner_pod.name if owner_pod is not None else caller
+            events.append(t_s, target.index, owner_pod.id if owner_pod is not None else -1,
+                          _BREAKER_EVENTS[new], f"caller={who} {old}->{new}")
+        return log
 
     def _steps(self, service: Service) -> list:
         pod = service.spec.pod
@@ -60,17 +110,14 @@ class Model:
             steps.append(io_step(self.clock, self.streams.sampler(pod.io, f"io/{service.name}")))
         for call in service.spec.calls:
             if hasattr(call, "parallel"):
-                steps.append(parallel_step([self._site(service.index, service.name, c)
+                steps.append(parallel_step([self._site(service.index, service.name, c, c.to)
                                             for c in call.parallel]))
             else:
-                steps.append(call_step(self._site(service.index, service.name, call)))
+                steps.append(call_step(self._site(service.index, service.name, call, call.to)))
         return steps
 
     def _workload(self, index: int, name: str, spec):
-        target = self.services[spec.target]
-        site = CallSite(self.clock, index, target, self._latency(None, name, spec.target),
-                        self.recorder.calls)
-        self.sites.append(site)
+        site = self._site(index, name, spec.client, spec.target)
         log = self.recorder.requests
         if spec.arrivals is not None:
             times = arrival_times(spec.arrivals, self.streams.generator(f"arrivals/{name}"),
@@ -81,15 +128,32 @@ class Model:
 
     # ------------------------------------------------------------------- run
     def start(self) -> None:
+        env, sc = self.env, self.scenario
         for service in self.services.values():
-            for _ in range(service.spec.replicas):
-                service.create_pod()
+            service.replicaset.scale_to(service.spec.replicas, "initial")
+            if service.outlier is not None:
+                env.process(service.outlier_process(env))
         for workload in self.workloads:
             workload.start()
-        sc = self.scenario
-        self.env.process(sampler_process(self.env, list(self.services.values()),
-                                         self.recorder.samples, sc.sample_interval, sc.warmup,
-                                         sc.duration))
+        if self.metrics_server is not None:
+            env.process(self.metrics_server.process(env))
+            for hpa in self.autoscalers:
+                env.process(hpa.process(env))
+        if self.cluster is not None and self.cluster.autoscaler is not None:
+            env.process(self.cluster.autoscaler_process(env, self._evict))
+        for spec in sc.rollouts:
+            rollout = Rollout(self.services[spec.service].replicaset, spec, self.clock,
+                              self.recorder.events)
+            self.clock.call_at(spec.at, rollout.begin, None)
+        self.faults.start()
+        env.process(sampler_process(env, list(self.services.values()), self.recorder.samples,
+                                    sc.sample_interval, sc.warmup, sc.duration))
+
+    def _evict(self, pod) -> None:
+        """The cluster autoscaler drains a node: delete the pod; its ReplicaSet replaces it."""
+        rs = pod.service.replicaset
+        rs.terminate(pod, "evicted: node scale-down")
+        rs.scale_to(pod.service.desired_replicas, "replace evicted pod")
 
     def run(self, until_s: Optional[float] = None) -> None:
         """Run to the scenario's end (or ``until_s``) and flush what is still open."""

@@ -22,26 +22,39 @@ from heapq import heappop, heappush
 from typing import Optional
 
 from .clock import Alarm, Clock
-from .status import OK, QUEUE_FULL, REJECTED
+from .program import cancel_children
+from .status import ERROR, QUEUE_FULL, REJECTED
 
 _EPS_WORK = 1e-9  # core-seconds: tags this close to vtime complete together
 
+PENDING, STARTING, RUNNING, TERMINATING, DELETED = range(5)
+PHASE_NAMES = ("Pending", "Starting", "Running", "Terminating", "Deleted")
+
 
 class Pod:
-    """Worker pool + processor-shared CPU of one pod (lifecycle lives in ``Replica``)."""
+    """Worker pool + processor-shared CPU of one pod, and its lifecycle state.
 
-    __slots__ = ("id", "name", "service", "clock", "program", "workers", "queue_limit",
+    The lifecycle itself (scheduling, container starts and restarts, probes,
+    termination) is driven by :class:`~sim.engine.replicaset.ReplicaSet`;
+    the pod only holds its state. ``gate`` is None while the app serves
+    normally; otherwise it is a function that may answer an arriving attempt
+    first (app not started yet, fault injection) and returns True if it did.
+    """
+
+    __slots__ = ("id", "name", "service", "clock", "workers", "queue_limit",
                  "busy", "queue", "running", "cpu_cores", "cpu_used_s", "slowdown",
-                 "_heap", "computing", "_vtime", "_t_last", "_alarm", "_seq", "accepting",
-                 "replica", "fault")
+                 "_heap", "computing", "_vtime", "_t_last", "_alarm", "_seq",
+                 "gate", "arrivals", "phase", "ready", "serving", "container", "restarts",
+                 "created_s", "started_s", "ready_since_s", "node", "revision", "draining",
+                 "on_drained", "faults", "metric", "cpu_request", "bound_s")
 
     def __init__(self, pod_id: int, name: str, service, clock: Clock, *, cpu_cores: float,
-                 workers: int, queue_limit: Optional[int]):
+                 workers: int, queue_limit: Optional[int], revision: int = 0,
+                 cpu_request: float = 1.0):
         self.id = pod_id
         self.name = name
         self.service = service
         self.clock = clock
-        self.program = service.program
         self.workers = workers
         self.queue_limit = queue_limit
         self.busy = 0
@@ -56,9 +69,24 @@ class Pod:
         self._t_last = clock.env.now
         self._alarm: Optional[Alarm] = None
         self._seq = 0
-        self.accepting = True
-        self.replica = None
-        self.fault = None
+        self.gate = None
+        self.arrivals = 0
+        self.phase = PENDING
+        self.ready = False
+        self.serving = False
+        self.container = 0
+        self.restarts = 0
+        self.created_s = clock.env.now
+        self.started_s = None
+        self.ready_since_s = None
+        self.node = None
+        self.revision = revision
+        self.draining = False
+        self.on_drained = None
+        self.faults: list = []
+        self.metric = None
+        self.cpu_request = cpu_request
+        self.bound_s = None
 
     # ----------------------------------------------------------- worker pool
     @property
@@ -69,11 +97,14 @@ class Pod:
     def accept(self, att) -> None:
         """An attempt arrives: start it, queue it, or reject it (queue full)."""
         att.pod = self
+        self.arrivals += 1
+        if self.gate is not None and self.gate(att):
+            return
         if self.busy < self.workers:
             self.busy += 1
             self.running.add(att)
             att.started_s = self.clock.env._now
-            self.program.start(att)
+            att.program.start(att)
         elif self.queue_limit is None or len(self.queue) < self.queue_limit:
             self.queue.append(att)
         else:
@@ -83,7 +114,7 @@ class Pod:
         self.busy += 1
         self.running.add(att)
         att.started_s = self.clock.env._now
-        self.program.start(att)
+        att.program.start(att)
 
     def finish(self, att, status: int, reason: int) -> None:
         """The attempt's work here is over: free its worker, answer the caller."""
@@ -93,6 +124,8 @@ class Pod:
         if self.queue:
             self._dequeue()
         att.call.respond(att, status, reason)
+        if self.draining and not self.busy and not self.queue:
+            self.on_drained(self)
 
     def _dequeue(self) -> None:
         queue = self.queue
@@ -214,3 +247,31 @@ class Pod:
         """CPU core-seconds used so far (brought up to now)."""
         self._advance(self.clock.env._now)
         return self.cpu_used_s
+
+    # ------------------------------------------------------------- killing
+    def kill(self, reason: int) -> None:
+        """The container dies: every queued and running attempt ends with
+        ``error`` (connection reset) and ``reason``; the CPU is emptied."""
+        self._advance(self.clock.env._now)
+        for entry in self._heap:
+            entry[2].cpu_seq = 0
+        self._heap.clear()
+        self.computing = 0
+        if self._alarm is not None:
+            self._alarm.fn = None
+            self._alarm = None
+        queued = list(self.queue)
+        self.queue.clear()
+        now = self.clock.env._now
+        for att in queued:
+            att.halt = True
+            att.call.respond(att, ERROR, reason)
+        for att in sorted(self.running, key=lambda a: (a.started_s, a.call.request_id, a.no)):
+            att.halt = True
+            cancel_children(att)
+            self.running.discard(att)
+            self.busy -= 1
+            att.done_s = now
+            att.call.respond(att, ERROR, reason)
+        self.running.clear()
+        self.busy = 0

@@ -4,15 +4,19 @@ The default plan of a service is: compute (``work``, processor-shared CPU),
 then ``io`` (holds the worker, no CPU), then each downstream call in order; a
 ``parallel`` step fans out and waits for all its calls. Each step either
 finishes at once (returns False) or arranges for ``proceed`` to be called
-when it is done (returns True). A downstream call that fails (after its own
-retries) fails the request with ``error`` unless its ``on_failure`` is
-``ignore``.
+when it is done (returns True).
+
+Failures: a downstream call that fails (after its own retries) fails the
+request with ``error`` unless its ``on_failure`` is ``ignore``; in a fan-out
+the first failure cancels the siblings (Go's ``errgroup.WithContext``).
+Cancellation (``att.halt``) is honoured at step boundaries: Go does not
+preempt a computing goroutine, but its next context check returns.
 """
 from __future__ import annotations
 
 from typing import Callable, Sequence
 
-from .status import DOWNSTREAM, ERROR, OK, NONE
+from .status import CANCELLED, DOWNSTREAM, ERROR, NONE, OK
 
 Step = Callable[[object], bool]
 
@@ -35,6 +39,9 @@ class Program:
 
     def proceed(self, att) -> None:
         """Run steps until one is asynchronous or the plan is done."""
+        if att.halt:
+            halt(att)
+            return
         steps, i = self.steps, att.step
         while i < self.count:
             att.step = i + 1
@@ -48,6 +55,38 @@ class Program:
             att.pod.finish(att, ERROR, DOWNSTREAM)
         else:
             self.proceed(att)
+
+
+def halt(att) -> None:
+    """Stop an attempt's work now: cancel what it waits on, free its worker."""
+    if att.server_closed:
+        return
+    cancel_children(att)
+    att.pod.finish(att, ERROR, CANCELLED)
+
+
+def cancel_children(att) -> None:
+    children = att.children
+    if children:
+        att.children = None
+        for call in children:
+            if not call.done:
+                call.cancel()
+        att.pending = 0
+
+
+def cancel_work(att) -> None:
+    """The caller of ``att`` gave up and propagates it: stop the callee's work.
+
+    Queued work is dropped when it reaches the head of the queue (and at
+    arrival if it has not arrived yet); work waiting on downstream calls
+    stops now; computing work stops at the end of its CPU step.
+    """
+    att.halt = True
+    if att.server_closed or att.pod is None or att.cpu_seq or att.started_s != att.started_s:
+        return
+    if att.children and att.pending:
+        halt(att)
 
 
 def cpu_step(att) -> bool:
@@ -87,6 +126,8 @@ def parallel_step(sites) -> Step:
         calls = [site.new_call(att, att.call.request_id, att.deadline_s) for site in sites]
         att.children = calls
         for call in calls:
+            if att.server_closed or att.failed:
+                break  # an earlier sibling failed at once and cancelled the rest
             call.start()
         return True
     return step

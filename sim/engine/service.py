@@ -2,88 +2,130 @@
 
 A request arriving at the service draws its CPU work (stream
 ``work/<service>``, in arrival order, so arms of an experiment see the same
-sizes), is routed by the load balancer to a Ready pod and accepted, queued or
-rejected there. With no Ready endpoint it is rejected at once (Envoy's
-"no healthy upstream").
+sizes), is routed by the load balancer to a routable pod (Ready and not
+ejected by outlier detection) and accepted, queued or rejected there. With no
+routable pod it is rejected at once (Envoy's "no healthy upstream").
 """
 from __future__ import annotations
 
-import itertools
-from typing import Callable, Optional
+from typing import Optional
 
 from ..policies.load_balancer import make_load_balancer
+from ..policies.outlier import OutlierDetector
 from .clock import Clock
 from .pod import Pod
 from .program import Program
-from .status import NO_ENDPOINT, REJECTED
+from .status import CANCELLED, DEADLINE, NO_ENDPOINT, REJECTED, SHED, TIMEOUT
 
 
 class Service:
     """Pods of one service and the routing of requests to them."""
 
-    def __init__(self, index: int, name: str, spec, clock: Clock, streams, events,
-                 pod_ids: itertools.count):
+    def __init__(self, index: int, name: str, spec, clock: Clock, streams, events):
         self.index = index
         self.name = name
         self.spec = spec
         self.clock = clock
         self.events = events
-        self._pod_ids = pod_ids
-        self._pod_numbers = itertools.count()
         self.pods: list[Pod] = []
         self.endpoints: list[Pod] = []
+        self.routable: list[Pod] = self.endpoints
         self.lb = make_load_balancer(spec.load_balancer.type, streams.uniforms(f"lb/{name}"),
                                      spec.load_balancer.choice_count)
         self._work = streams.sampler(spec.pod.work, f"work/{name}")
-        self._startup = streams.sampler(spec.pod.startup, f"startup/{name}")
         self.program = Program()
         self.desired_replicas = spec.replicas
         self.retired_cpu_s = 0.0
-        self.on_pod_ready: Optional[Callable[[Pod], None]] = None
+        self.max_queue_time_s: Optional[float] = spec.pod.max_queue_time
+        self.replicaset = None
+        self.edges: list = []  # call sites that call this service (breaker levels)
+        self.outlier: Optional[OutlierDetector] = None
+        if spec.outlier_detection is not None:
+            od = spec.outlier_detection
+            self.outlier = OutlierDetector(od.consecutive_5xx, od.interval, od.base_ejection_time,
+                                           od.max_ejection_percent,
+                                           max(od.max_ejection_time, od.base_ejection_time))
+            self.routable = []
 
     # -------------------------------------------------------------- routing
     def receive(self, att) -> None:
         """An attempt arrives from the network."""
         att.arrived_s = self.clock.env._now
         att.work_s = next(self._work)
-        endpoints = self.endpoints
+        att.program = self.program
+        if att.halt:  # its caller gave up while it travelled (propagated)
+            att.call.respond(att, TIMEOUT, CANCELLED)
+            return
+        endpoints = self.routable
         if endpoints:
             self.lb.pick(endpoints).accept(att)
         else:
             att.call.respond(att, REJECTED, NO_ENDPOINT)
 
     def admit_from_queue(self, att) -> bool:
-        """Whether a queued attempt may start now (shedding rules hook here)."""
+        """Whether a queued attempt may start now; if not, answer it.
+
+        Dropped: work whose caller gave up and propagated it (Go: the handler
+        sees a cancelled context), work past its propagated deadline, and
+        work that queued longer than ``max_queue_time`` (load shedding).
+        """
+        if att.halt:
+            att.call.respond(att, TIMEOUT, CANCELLED)
+            return False
+        now = self.clock.env._now
+        if now >= att.deadline_s:
+            att.call.respond(att, TIMEOUT, DEADLINE)
+            return False
+        limit = self.max_queue_time_s
+        if limit is not None and now - att.arrived_s > limit:
+            att.call.respond(att, REJECTED, SHED)
+            return False
         return True
 
-    # ------------------------------------------------------------ lifecycle
-    def create_pod(self) -> Pod:
-        """Create a pod; it serves once its startup delay has passed."""
-        pod_spec = self.spec.pod
-        number = next(self._pod_numbers)
-        pod = Pod(next(self._pod_ids), f"{self.name}-{number}", self, self.clock,
-                  cpu_cores=pod_spec.cpu, workers=pod_spec.workers, queue_limit=pod_spec.queue)
-        self.pods.append(pod)
-        self.events.append(self.clock.now, self.index, pod.id, "pod_created", pod.name)
-        delay = next(self._startup)
-        if delay > 0:
-            self.clock.call_in(delay, self._started, pod)
-        else:
-            self._started(pod)
-        return pod
-
-    def _started(self, pod: Pod) -> None:
-        self.events.append(self.clock.now, self.index, pod.id, "pod_started", "")
-        self.set_ready(pod, True)
-
+    # ------------------------------------------------------------ endpoints
     def set_ready(self, pod: Pod, ready: bool) -> None:
         """Add a pod to, or remove it from, the endpoints that receive traffic."""
-        if ready and pod not in self.endpoints:
+        if ready == pod.ready:
+            return
+        pod.ready = ready
+        now = self.clock.now
+        pod.ready_since_s = now
+        if ready:
             self.endpoints.append(pod)
-            self.events.append(self.clock.now, self.index, pod.id, "pod_ready", "")
-        elif not ready and pod in self.endpoints:
+            if self.outlier is not None:
+                self.outlier.add_host(pod.id)
+            self.events.append(now, self.index, pod.id, "pod_ready", "")
+        else:
             self.endpoints.remove(pod)
-            self.events.append(self.clock.now, self.index, pod.id, "pod_unready", "")
+            if self.outlier is not None:
+                self.outlier.remove_host(pod.id)
+            self.events.append(now, self.index, pod.id, "pod_unready", "")
+        self._refresh_routable()
+
+    def _refresh_routable(self) -> None:
+        if self.outlier is None:
+            return
+        now = self.clock.now
+        self.routable[:] = [p for p in self.endpoints if not self.outlier.is_ejected(p.id, now)]
+
+    def observe_result(self, pod: Pod, ok: bool) -> None:
+        """A caller saw an answer from ``pod`` (outlier detection input)."""
+        outlier = self.outlier
+        if outlier is not None and pod.ready and outlier.on_result(pod.id, self.clock.now, ok):
+            self.events.append(self.clock.now, self.index, pod.id, "pod_ejected",
+                               f"consecutive_5xx={outlier.consecutive_5xx}")
+            self._refresh_routable()
+
+    def outlier_process(self, env):
+        """Envoy's outlier detection interval timer: return ejected hosts."""
+        interval = self.outlier.interval_s
+        while True:
+            yield env.timeout(interval)
+            back = self.outlier.tick(env.now)
+            for pod_id in back:
+                self.events.append(env.now, self.index, pod_id, "pod_unejected", "")
+            if back:
+                self._refresh_routable()
 
     # ------------------------------------------------------------- metrics
     def cpu_seconds(self) -> float:
@@ -91,8 +133,16 @@ class Service:
         return self.retired_cpu_s + sum(p.cpu_seconds() for p in self.pods)
 
     def levels(self) -> tuple:
-        """(replicas, ready, desired, queue_length, in_flight, cpu_used_s, running)."""
+        """The sampled levels, in :data:`~sim.record.logs.SampleLog.FIELDS` order."""
+        from .pod import TERMINATING
         pods = self.pods
-        return (float(len(pods)), float(len(self.endpoints)), float(self.desired_replicas),
+        replicas = sum(1 for p in pods if p.phase != TERMINATING)
+        open_, half_open = 0, 0
+        for site in self.edges:
+            o, h = site.clients.open_breakers()
+            open_ += o
+            half_open += h
+        return (float(replicas), float(len(self.endpoints)), float(self.desired_replicas),
                 float(sum(len(p.queue) for p in pods)), float(sum(p.in_flight for p in pods)),
-                self.cpu_seconds(), float(len(pods)))
+                self.cpu_seconds(), float(sum(1 for p in pods if p.started_s is not None)),
+                float(open_), float(half_open))

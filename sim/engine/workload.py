@@ -11,9 +11,10 @@ from .messages import Request
 class OpenLoop:
     """Requests arrive at precomputed times whatever the system does."""
 
-    __slots__ = ("index", "name", "clock", "site", "times", "log")
+    __slots__ = ("index", "name", "clock", "site", "times", "log", "issued")
 
     def __init__(self, index: int, name: str, clock: Clock, site, times: Iterator[float], log):
+        self.issued = 0
         self.index = index
         self.name = name
         self.clock = clock
@@ -31,6 +32,7 @@ class OpenLoop:
         following = next(self.times, None)
         if following is not None:
             self.clock.call_in(following - now, self._arrive, None)
+        self.issued += 1
         request = Request(self.log.arrive(self.index, now), self, now)
         self.site.new_call(request, request.id).start()
 
@@ -44,10 +46,11 @@ class ClosedLoop:
     Each user starts with a think time, so users do not arrive in lockstep.
     """
 
-    __slots__ = ("index", "name", "clock", "site", "users", "think", "log")
+    __slots__ = ("index", "name", "clock", "site", "users", "think", "log", "issued")
 
     def __init__(self, index: int, name: str, clock: Clock, site, users: int,
                  think: Iterator[float], log):
+        self.issued = 0
         self.index = index
         self.name = name
         self.clock = clock
@@ -62,6 +65,7 @@ class ClosedLoop:
 
     def _arrive(self, _unused) -> None:
         now = self.clock.env._now
+        self.issued += 1
         request = Request(self.log.arrive(self.index, now), self, now)
         self.site.new_call(request, request.id).start()
 

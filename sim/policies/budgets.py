@@ -38,7 +38,9 @@ from typing import Mapping
 
 from .throttle import SlidingWindowCounter
 
-OUTCOMES = ("ok", "error", "timeout", "rejected")
+OUTCOMES = ("ok", "error", "timeout", "rejected", "cancelled")
+"""``cancelled``: the caller abandoned the attempt (a hedge that lost, a cancelled
+parent): no status was received, so it neither earns nor costs tokens."""
 
 
 def _check_outcome(outcome: str) -> str:
@@ -178,7 +180,9 @@ class TokenBucketRetryThrottle(RetryBudget):
         return self.milli_tokens / 1000.0
 
     def on_attempt_done(self, now_s: float, is_retry: bool, outcome: str) -> None:
-        if _check_outcome(outcome) == "ok":
+        if _check_outcome(outcome) == "cancelled":
+            return
+        if outcome == "ok":
             refilled = self.milli_tokens + self.milli_token_ratio
             self.milli_tokens = min(self.max_milli_tokens, refilled)
         else:

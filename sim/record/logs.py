@@ -103,7 +103,8 @@ class CallLog:
         """Write every attempt still open as ``unfinished``; return how many."""
         pending = sorted(self._open, key=lambda a: (a.call.request_id, a.sent_s, a.no))
         for att in pending:
-            att.status = UNFINISHED
+            if not att.caller_closed:
+                att.status = UNFINISHED  # else keep what the caller saw (e.g. timeout)
             site = att.call.site
             self.closed(att, site.caller_index, site.service_index)
         return len(pending)
@@ -153,7 +154,7 @@ class SampleLog:
     """Levels sampled every ``sample_interval`` per service (time series)."""
 
     FIELDS = ("replicas", "ready_replicas", "desired_replicas", "queue_length", "in_flight",
-              "cpu_used_s", "running_pods")
+              "cpu_used_s", "running_pods", "breakers_open", "breakers_half_open")
 
     __slots__ = ("t_s", "service", "values")
 

@@ -1,0 +1,143 @@
+"""Fault injection: each fault starts at ``at`` and ends after ``for``.
+
+- ``slowdown``: the CPU work of every request (and probe) is multiplied.
+- ``errors``: arrivals fail fast with a 500 (``error``, ``fault_error``) with a probability.
+- ``outage``: ``mode: fail`` answers every arrival with an error at once;
+  ``mode: hang`` accepts and never answers (callers need timeouts).
+- ``capacity``: the pods' CPU limit drops (noisy neighbour, CPU throttling).
+- ``crash``: containers die (in-flight work ends with ``pod_killed``) and the
+  kubelet restarts them with CrashLoopBackOff.
+- ``latency``: extra one-way delay on the hop ``from`` -> ``to``.
+
+Faults hit probes as they hit requests. With ``pods: N`` a fault hits the
+first N live pods at its start (a gray failure); without it, every pod,
+including pods created while it lasts. Each fault is recorded as
+``fault_started`` / ``fault_ended`` events.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+from .pod import RUNNING, TERMINATING
+from .status import ERROR, FAULT_ERROR, FAULT_OUTAGE
+
+
+class PodFault:
+    """A fault that changes how the pods of one service answer or compute."""
+
+    def __init__(self, spec, uniforms):
+        self.spec = spec
+        self.uniforms = uniforms
+        self.pods: list = []
+
+    def hit(self, pod) -> None:
+        kind = self.spec.kind
+        if kind == "slowdown":
+            pod.slowdown *= self.spec.factor
+        elif kind == "capacity":
+            pod.set_cpu(min(pod.cpu_cores, self.spec.cpu))
+        else:
+            pod.faults.append(self)
+            pod.service.replicaset.update_gate(pod)
+        self.pods.append(pod)
+
+    def heal(self, pod) -> None:
+        kind = self.spec.kind
+        if kind == "slowdown":
+            pod.slowdown /= self.spec.factor
+        elif kind == "capacity":
+            pod.set_cpu(pod.service.spec.pod.cpu)
+        elif self in pod.faults:
+            pod.faults.remove(self)
+            pod.service.replicaset.update_gate(pod)
+
+    def gate_for(self, pod):
+        """The gate an affected pod applies to arrivals (see ``Pod.gate``)."""
+        spec, uniforms = self.spec, self.uniforms
+        if spec.kind == "errors":
+            def errors(att) -> bool:
+                if next(uniforms) < spec.probability:
+                    att.call.respond(att, ERROR, FAULT_ERROR)
+                    return True
+                return False
+            return errors
+        if spec.mode == "fail":
+            def fail(att) -> bool:
+                att.call.respond(att, ERROR, FAULT_OUTAGE)
+                return True
+            return fail
+
+        def hang(att) -> bool:
+            return True  # accepted, never answered
+        return hang
+
+
+class FaultInjector:
+    """Schedules every fault of a scenario and records its start and end."""
+
+    def __init__(self, faults, services: dict, sites: list, streams, clock, events):
+        self.faults = faults
+        self.services = services
+        self.sites = sites
+        self.streams = streams
+        self.clock = clock
+        self.events = events
+
+    def start(self) -> None:
+        for i, spec in enumerate(self.faults):
+            self.clock.call_at(spec.at, self._begin, (i, spec))
+
+    def _emit(self, service_index: int, kind: str, detail: str) -> None:
+        self.events.append(self.clock.now, service_index, -1, kind, detail)
+
+    def _describe(self, spec) -> str:
+        fields = spec.model_dump(by_alias=True, exclude_none=True)
+        return " ".join(f"{k}={v}" for k, v in fields.items() if k not in ("at", "service"))
+
+    def _begin(self, arg) -> None:
+        i, spec = arg
+        if spec.kind == "latency":
+            self._latency(i, spec)
+            return
+        service = self.services[spec.service]
+        self._emit(service.index, "fault_started", self._describe(spec))
+        rs = service.replicaset
+        targets = [p for p in service.pods if p.phase < TERMINATING]
+        if spec.pods is not None:
+            targets = targets[:spec.pods]
+        if spec.kind == "crash":
+            for pod in [p for p in targets if p.phase == RUNNING]:
+                rs.restart(pod, "crash fault")
+            return
+        fault = PodFault(spec, self.streams.uniforms(f"fault/{i}"))
+        for pod in targets:
+            fault.hit(pod)
+        if spec.pods is None:
+            rs.pod_faults.append(fault)
+        if spec.duration is not None:
+            self.clock.call_in(spec.duration, self._end, (service, fault))
+
+    def _end(self, arg) -> None:
+        service, fault = arg
+        if fault in service.replicaset.pod_faults:
+            service.replicaset.pod_faults.remove(fault)
+        for pod in fault.pods:
+            if pod.phase < TERMINATING:
+                fault.heal(pod)
+        self._emit(service.index, "fault_ended", self._describe(fault.spec))
+
+    def _latency(self, i: int, spec) -> None:
+        hit = [s for s in self.sites if s.service.name == spec.to and s.caller_name == spec.source]
+        sampler = self.streams.sampler(spec.add, f"fault/{i}")
+        for site in hit:
+            site.extra_latency = sampler
+        service = self.services[spec.to]
+        self._emit(service.index, "fault_started", self._describe(spec))
+        if spec.duration is not None:
+            self.clock.call_in(spec.duration, self._latency_end, (spec, hit, service))
+
+    def _latency_end(self, arg) -> None:
+        spec, hit, service = arg
+        for site in hit:
+            site.extra_latency = None
+        self._emit(service.index, "fault_ended", self._describe(spec))

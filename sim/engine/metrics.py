@@ -1,0 +1,86 @@
+"""The metrics pipeline the HPA reads: a metrics-server imitation.
+
+Every ``resolution`` (15 s, metrics-server's default) each running pod is
+scraped: its cumulative CPU seconds and request count. A pod's metric is the
+rate between its last two scrapes (so a new pod has no metric until its
+second scrape, as with the real metrics-server), stamped with the scrape
+time and window. The HPA reads the latest sample, which lags by up to one
+resolution. Instantaneous Pods metrics (``in_flight``, ``queue_length``) are
+read at the scrape too.
+
+Metrics by name (Pods metrics, ``type: Pods``, per pod; Object metrics on a
+Service, ``type: Object``, totals): ``requests_per_second``, ``in_flight``,
+``queue_length``, ``cpu`` (cores). External metrics: ``<workload>.requests_per_second``
+(the offered rate of a workload, e.g. a queue's arrival rate).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from .pod import RUNNING
+
+RESOLUTION_S = 15.0
+POD_METRICS = ("requests_per_second", "in_flight", "queue_length", "cpu")
+
+
+@dataclass
+class PodMetric:
+    t_s: float
+    window_s: float
+    cpu_cores: float
+    requests_per_second: float
+    in_flight: float
+    queue_length: float
+
+    def value(self, name: str) -> float:
+        return self.cpu_cores if name == "cpu" else getattr(self, name)
+
+
+class MetricsServer:
+    """Scrapes pods every ``resolution_s``; keeps the latest metric per pod."""
+
+    def __init__(self, services, workloads, resolution_s: float = RESOLUTION_S):
+        self.services = services
+        self.workloads = workloads
+        self.resolution_s = resolution_s
+        self._last: dict[int, tuple[float, float, int, int]] = {}
+        self._workload_counts: dict[str, tuple[float, int]] = {}
+        self.workload_rates: dict[str, float] = {}
+
+    def process(self, env):
+        while True:
+            yield env.timeout(self.resolution_s)
+            self.scrape(env.now)
+
+    def scrape(self, now: float) -> None:
+        for service in self.services:
+            for pod in service.pods:
+                self._scrape_pod(pod, now)
+        for name, counter in self.workloads.items():
+            last = self._workload_counts.get(name)
+            count = counter()
+            if last is not None and now > last[0]:
+                self.workload_rates[name] = (count - last[1]) / (now - last[0])
+            self._workload_counts[name] = (now, count)
+
+    def _scrape_pod(self, pod, now: float) -> None:
+        if pod.phase != RUNNING:
+            self._last.pop(pod.id, None)
+            pod.metric = None
+            return
+        cpu, arrivals = pod.cpu_seconds(), pod.arrivals
+        last = self._last.get(pod.id)
+        self._last[pod.id] = (now, cpu, arrivals, pod.container)
+        if last is None or last[3] != pod.container or now <= last[0]:
+            return
+        window = now - last[0]
+        pod.metric = PodMetric(now, window, (cpu - last[1]) / window,
+                               (arrivals - last[2]) / window, float(pod.in_flight),
+                               float(len(pod.queue)))
+
+    def external(self, name: str) -> Optional[float]:
+        workload, _, metric = name.partition(".")
+        if metric != "requests_per_second":
+            return None
+        return self.workload_rates.get(workload)

@@ -1,0 +1,1 @@
+"""Figures: the run timeline (``sim.plots.timeline``) and experiment plots (``sim.plots.sweep``)."""
