@@ -3,10 +3,12 @@
     import sim
     scenario = sim.load("models/reference.yaml", overrides={"services.users.replicas": 4})
     result = sim.run(scenario, seed=3)   # .summary, .requests, .calls, .timeseries, .events
+    table = sim.sweep("experiments/mmc-servers.yaml", out="out/mmc")   # tidy DataFrame, one row per run
 """
 from .errors import Problem, ScenarioError
 from .runner import run
 from .spec import Scenario, load
+from .experiment import sweep
 
 __version__ = "0.1.0"
-__all__ = ["Problem", "Scenario", "ScenarioError", "load", "run", "__version__"]
+__all__ = ["Problem", "Scenario", "ScenarioError", "load", "run", "sweep", "__version__"]

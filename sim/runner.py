@@ -46,6 +46,11 @@ def _result(spec, seed: int, model: Model, recorder: Recorder, wall_s: float) ->
         s.name: service_summary(s.index, raw["calls"], raw["samples"], pods, recorder.events,
                                 cpu_request[s.index], spec.warmup, spec.duration, in_window)
         for s in model.services.values()}
+    if model.cluster is not None:
+        summary["cluster"] = {"node_hours": model.cluster.node_hours(),
+                              "nodes_final": len(model.cluster.nodes),
+                              "cost": model.cluster.node_hours() * spec.cluster.node_cost_per_hour}
+    summary["pod_seconds"] = sum(s["pod_seconds"] for s in summary["services"].values())
     summary["memory"] = {"request_bytes": recorder.requests.nbytes, "call_bytes": recorder.calls.nbytes}
     return Result(spec, summary, raw, model.names, len(model.services), pod_names, pods,
                   recorder.events, cpu_request)

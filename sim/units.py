@@ -1,7 +1,8 @@
 """Parsing of the unit-bearing quantities in scenario files.
 
 Durations: a bare number is seconds; a string may carry a unit
-(``250us``, ``20ms``, ``15s``, ``5m``, ``2h``, ``1d``).
+(``250us``, ``20ms``, ``15s``, ``5m``, ``2h``, ``1d``) or several, as Go's
+``time.ParseDuration`` writes them (``1h30m``, ``2m30s``).
 CPU: a bare number is cores; a string may use Kubernetes quantities
 (``500m`` millicores, ``2`` cores, ``1.5``).
 
@@ -19,6 +20,8 @@ _DURATION_UNITS_S = {
 }
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _DURATION_RE = re.compile(rf"^\s*({_NUMBER})\s*([a-zµ]*)\s*$")
+_PART_RE = re.compile(r"(\d+\.?\d*|\.\d+)(ns|us|µs|ms|s|m|h|d)")
+_COMPOUND_RE = re.compile(r"^(?:(?:\d+\.?\d*|\.\d+)(?:ns|us|µs|ms|s|m|h|d))+$")
 _CPU_RE = re.compile(rf"^\s*({_NUMBER})\s*(m?)\s*$")
 
 
@@ -31,8 +34,8 @@ def _finite(x: float, what: str) -> float:
 def parse_duration(value: object) -> float:
     """Return ``value`` as seconds (float).
 
-    >>> parse_duration("20ms"), parse_duration(3), parse_duration("5m")
-    (0.02, 3.0, 300.0)
+    >>> parse_duration("20ms"), parse_duration(3), parse_duration("5m"), parse_duration("1h30m")
+    (0.02, 3.0, 300.0, 5400.0)
     """
     if isinstance(value, bool):
         raise ValueError("expected a duration such as 250ms, 15s or 5m")
@@ -46,7 +49,10 @@ def parse_duration(value: object) -> float:
             if unit in _DURATION_UNITS_S:
                 return _finite(float(number) * _DURATION_UNITS_S[unit], "a duration")
             raise ValueError(f"unknown duration unit {unit!r} (use us, ms, s, m, h, d)")
-    raise ValueError("expected a duration such as 250ms, 15s or 5m")
+        text = value.strip()
+        if _COMPOUND_RE.match(text):  # Go's time.ParseDuration form: 1h30m, 2m30s
+            return sum(float(n) * _DURATION_UNITS_S[u] for n, u in _PART_RE.findall(text))
+    raise ValueError("expected a duration such as 250ms, 15s, 5m or 1h30m")
 
 
 def parse_cpu(value: object) -> float:
@@ -72,6 +78,8 @@ def format_duration(seconds: float) -> str:
     if seconds == 0:
         return "0s"
     magnitude = abs(seconds)
+    if magnitude < 1e-6:
+        return f"{seconds * 1e9:.3g}ns"
     if magnitude < 1e-3:
         return f"{seconds * 1e6:.3g}us"
     if magnitude < 1:

@@ -26,7 +26,7 @@ class CallSite:
 
     __slots__ = ("clock", "caller_index", "service", "service_index", "latency", "log",
                  "fail_on_error", "extra_latency", "call_class", "policy", "clients", "uniforms",
-                 "caller_name")
+                 "caller_name", "timeouts")
 
     def __init__(self, clock: Clock, caller_index: int, service, latency: Optional[Iterator[float]],
                  log, fail_on_error: bool = True, policy=None, clients=None,
@@ -43,6 +43,7 @@ class CallSite:
         self.clients = clients
         self.uniforms = uniforms
         self.caller_name = ""
+        self.timeouts = None
         if policy is None:
             self.call_class = Call
         else:

@@ -8,6 +8,7 @@ no generator processes, no ``AnyOf`` per request.
 """
 from __future__ import annotations
 
+from heapq import heappop, heappush
 from typing import Any, Callable, Optional
 
 import simpy
@@ -64,3 +65,49 @@ def cancel(alarm: Optional[Alarm]) -> None:
     """Cancel ``alarm`` if there is one."""
     if alarm is not None:
         alarm.fn = None
+
+
+class DeadlineQueue:
+    """Many deadlines served by one alarm (a timer queue).
+
+    Timeouts almost never fire: most attempts are answered first. Rather than
+    one scheduled event per attempt, a call site keeps its attempts' deadlines
+    in a heap and a single alarm for the earliest one still ``alive``. Entries
+    that died (answered) are dropped lazily when they reach the top, so the
+    alarm fires about once per *expiring* deadline, not once per attempt.
+    ``expire(item)`` is called for each live item whose deadline has passed.
+    """
+
+    __slots__ = ("clock", "expire", "alive", "_heap", "_alarm", "_seq")
+
+    def __init__(self, clock: Clock, expire: Callable[[Any], None], alive: Callable[[Any], bool]):
+        self.clock = clock
+        self.expire = expire
+        self.alive = alive
+        self._heap: list = []
+        self._alarm: Optional[Alarm] = None
+        self._seq = 0
+
+    def add(self, deadline_s: float, item: Any) -> None:
+        self._seq += 1
+        heappush(self._heap, (deadline_s, self._seq, item))
+        alarm = self._alarm
+        if alarm is None or deadline_s < alarm.at:
+            if alarm is not None:
+                alarm.fn = None
+            self._alarm = self.clock.call_in(deadline_s - self.clock.env._now, self._fire, None)
+
+    def _fire(self, _unused) -> None:
+        self._alarm = None
+        heap, now, alive = self._heap, self.clock.env._now, self.alive
+        due = []
+        while heap and heap[0][0] <= now:
+            item = heappop(heap)[2]
+            if alive(item):
+                due.append(item)
+        while heap and not alive(heap[0][2]):
+            heappop(heap)
+        if heap:
+            self._alarm = self.clock.call_in(heap[0][0] - now, self._fire, None)
+        for item in due:
+            self.expire(item)

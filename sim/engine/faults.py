@@ -68,7 +68,8 @@ class PodFault:
             return fail
 
         def hang(att) -> bool:
-            return True  # accepted, never answered
+            att.pod.hung.append(att)  # accepted, never answered (until the container dies)
+            return True
         return hang
 
 
@@ -90,9 +91,14 @@ class FaultInjector:
     def _emit(self, service_index: int, kind: str, detail: str) -> None:
         self.events.append(self.clock.now, service_index, -1, kind, detail)
 
-    def _describe(self, spec) -> str:
+    @staticmethod
+    def _describe(spec) -> str:
+        """``slowdown db factor=4.0 for=60.0`` (kind and target first)."""
         fields = spec.model_dump(by_alias=True, exclude_none=True)
-        return " ".join(f"{k}={v}" for k, v in fields.items() if k not in ("at", "service"))
+        head = [fields.pop("kind"), fields.pop("service", None) or
+                f"{fields.pop('from', '?')}->{fields.pop('to', '?')}"]
+        fields.pop("at", None)
+        return " ".join(head + [f"{k}={v}" for k, v in fields.items()])
 
     def _begin(self, arg) -> None:
         i, spec = arg

@@ -46,7 +46,7 @@ class Pod:
                  "_heap", "computing", "_vtime", "_t_last", "_alarm", "_seq",
                  "gate", "arrivals", "phase", "ready", "serving", "container", "restarts",
                  "created_s", "started_s", "ready_since_s", "node", "revision", "draining",
-                 "on_drained", "faults", "metric", "cpu_request", "bound_s")
+                 "on_drained", "faults", "metric", "cpu_request", "bound_s", "hung")
 
     def __init__(self, pod_id: int, name: str, service, clock: Clock, *, cpu_cores: float,
                  workers: int, queue_limit: Optional[int], revision: int = 0,
@@ -87,6 +87,7 @@ class Pod:
         self.metric = None
         self.cpu_request = cpu_request
         self.bound_s = None
+        self.hung: list = []  # accepted by a hung app, never answered (outage: hang)
 
     # ----------------------------------------------------------- worker pool
     @property
@@ -260,8 +261,9 @@ class Pod:
         if self._alarm is not None:
             self._alarm.fn = None
             self._alarm = None
-        queued = list(self.queue)
+        queued = list(self.queue) + self.hung
         self.queue.clear()
+        self.hung = []
         now = self.clock.env._now
         for att in queued:
             att.halt = True

@@ -30,7 +30,7 @@ from ..policies.budgets import make_budget
 from ..policies.bulkhead import SemaphoreBulkhead, ThreadPoolBulkhead
 from ..policies.throttle import AdaptiveThrottle
 from .caller import Call, late_reason
-from .clock import cancel
+from .clock import DeadlineQueue, cancel
 from .messages import INF, Attempt
 from .program import cancel_work
 from .status import (BREAKER_OPEN, BUDGET_EXHAUSTED, BULKHEAD_FULL, CANCELLED, DEADLINE,
@@ -106,6 +106,16 @@ class Clients:
         self._budgets: dict = {}
         self._bulkheads: dict = {}
         self._throttles: dict = {}
+        self._by_caller: dict = {}
+
+    def of(self, caller_pod) -> tuple:
+        """(breaker, budget, bulkhead, throttle) of a calling pod (None: an external client)."""
+        key = caller_pod.id if caller_pod is not None else -1
+        found = self._by_caller.get(key)
+        if found is None:
+            found = self._by_caller[key] = (self.breaker(caller_pod), self.budget(caller_pod),
+                                            self.bulkhead(caller_pod), self.throttle(caller_pod))
+        return found
 
     @staticmethod
     def _key(spec, caller_pod) -> object:
@@ -162,6 +172,14 @@ class Clients:
         return states.count("open"), states.count("half_open")
 
 
+def _expire(att: Attempt) -> None:
+    att.call._on_timeout(att)
+
+
+def _waiting(att: Attempt) -> bool:
+    return not att.caller_closed
+
+
 class ResilientCall(Call):
     """A logical call with a policy: one or more attempts, then one outcome."""
 
@@ -175,13 +193,9 @@ class ResilientCall(Call):
         now = site.clock.env._now
         if policy.deadline_s is not None:
             self.deadline_s = min(self.deadline_s, now + policy.deadline_s)
-        caller_pod = getattr(self.parent, "pod", None)
-        clients = site.clients
         self.policy = policy
-        self.breaker = clients.breaker(caller_pod)
-        self.budget = clients.budget(caller_pod)
-        self.bulkhead = clients.bulkhead(caller_pod)
-        self.throttle = clients.throttle(caller_pod)
+        self.breaker, self.budget, self.bulkhead, self.throttle = \
+            site.clients.of(getattr(self.parent, "pod", None))
         self.outstanding = 0
         self.attempts_live = []
         self.retries = 0
@@ -276,7 +290,10 @@ class ResilientCall(Call):
         if policy.propagate:
             att.deadline_s = deadline
         if deadline < INF:
-            att.timer = clock.call_in(deadline - now, self._on_timeout, att)
+            timeouts = site.timeouts
+            if timeouts is None:
+                timeouts = site.timeouts = DeadlineQueue(clock, _expire, _waiting)
+            timeouts.add(deadline, att)
         if self.budget is not None:
             self.budget.on_attempt_sent(now, att.is_retry)
         self.outstanding += 1
@@ -314,8 +331,6 @@ class ResilientCall(Call):
     def on_reply(self, att: Attempt) -> None:
         if att.caller_closed:
             return
-        cancel(att.timer)
-        att.timer = None
         self._close_caller(att)
         status = att.status
         self._account(att, status)
@@ -329,7 +344,6 @@ class ResilientCall(Call):
     def _on_timeout(self, att: Attempt) -> None:
         if att.caller_closed:
             return
-        att.timer = None
         att.status, att.reason = TIMEOUT, NONE
         self._close_caller(att)
         if self.policy.propagate:
@@ -366,8 +380,6 @@ class ResilientCall(Call):
     def _abandon_others(self, reason: int) -> None:
         """Stop waiting for the other attempts (hedges that lost, or a cancelled call)."""
         for att in list(self.attempts_live):
-            cancel(att.timer)
-            att.timer = None
             att.status, att.reason = TIMEOUT, reason
             self._close_caller(att)
             if self.policy.propagate:

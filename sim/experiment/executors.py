@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
+import threading
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import Iterator, Optional, Union
@@ -27,9 +29,21 @@ def default_jobs() -> int:
 
 
 def _mp_context():
-    """forkserver where available: children fork from a clean server that has
-    imported the simulator once (fast, and safe beside threads); spawn elsewhere."""
-    if "forkserver" in multiprocessing.get_all_start_methods():
+    """How pool workers start.
+
+    - ``fork`` on Linux when this process runs a single thread (the CLI, a
+      script): workers start in milliseconds with the simulator already imported,
+      and a script needs no ``if __name__ == "__main__"`` guard;
+    - otherwise ``forkserver`` (a notebook kernel runs threads, and forking a
+      threaded process can deadlock): children fork from a clean server that has
+      imported the simulator once; ``spawn`` where neither exists. Under these two a
+      *script* calling ``sim.sweep`` needs the ``__main__`` guard, as with any
+      multiprocessing code.
+    """
+    methods = multiprocessing.get_all_start_methods()
+    if sys.platform.startswith("linux") and "fork" in methods and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    if "forkserver" in methods:
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(["sim.experiment.worker"])
         return ctx

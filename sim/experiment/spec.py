@@ -465,7 +465,7 @@ def load_experiment(source: Union[Source, Experiment], *, replications: Optional
     if isinstance(spec.scenario, str):
         scenario_path = Path(spec.scenario)
         if not scenario_path.is_absolute():
-            scenario_path = root / scenario_path
+            scenario_path = Path(os.path.normpath(root / scenario_path))
         try:
             scenario_raw = read_yaml(scenario_path)
         except ScenarioError as exc:

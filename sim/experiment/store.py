@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Mapping, Optional
 
 import pandas as pd
+import pyarrow as pa
 
 from ..errors import Problem, ScenarioError
 from .spec import Experiment, canonical
@@ -222,6 +223,8 @@ def build_table(plan: pd.DataFrame, records: Mapping[str, Mapping[str, Any]],
                             dtype="float64"),
     }, index=present.index)
     table = pd.concat([present, metrics, tail], axis=1)
+    # the dtypes Parquet gives back, so the returned and the stored table are equal
+    table = pa.Table.from_pandas(table, preserve_index=False).to_pandas()
     table.attrs = dict(attrs or {})
     return table
 

@@ -5,6 +5,7 @@ import os
 import time
 import warnings
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, Union
 
@@ -45,8 +46,13 @@ def tasks_for(exp: Experiment, plan: pd.DataFrame, store: Optional[ResultStore],
 def _lost(task: Mapping[str, Any], exc: BaseException) -> dict:
     """The record of a run the executor lost (a dead worker, a lost connection):
     it is not stored, so ``resume`` runs it again."""
+    hint = ""
+    if isinstance(exc, BrokenProcessPool):
+        hint = (" (a worker process died: out of memory, killed, or, when sim.sweep is called from a "
+                "script, a missing `if __name__ == \"__main__\":` guard: worker processes started "
+                "with forkserver or spawn import the main script again)")
     return {"run_id": task["run_id"], "status": "lost", "metrics": {}, "wall_s": float("nan"),
-            "error": f"executor: {type(exc).__name__}: {exc}"}
+            "error": f"executor: {type(exc).__name__}: {exc}{hint}"}
 
 
 def sweep(experiment: Union[Source, Experiment], out: Optional[Union[str, os.PathLike]] = None,
@@ -167,5 +173,9 @@ def _progress(enabled: bool, exp: Experiment, total: int, initial: int):
     if not enabled:
         return None
     from tqdm import tqdm
-    return tqdm(total=total, initial=initial, desc=exp.name, unit="run", dynamic_ncols=True,
-                smoothing=0.1)
+
+    class Bar(tqdm):
+        monitor_interval = 0   # no monitor thread: the process stays single-threaded (fork is safe)
+
+    return Bar(total=total, initial=initial, desc=exp.name, unit="run", dynamic_ncols=True,
+               smoothing=0.1)

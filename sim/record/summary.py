@@ -17,7 +17,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from ..engine.status import OK, QUEUE_FULL, REJECTED, STATUS_NAMES, UNFINISHED
+from ..engine.status import ABANDONED, OK, STATUS_NAMES, UNFINISHED
 from .pods import PodIntervals, overlap_s, step_levels
 
 REQUEST_STATUSES = ("ok", "timeout", "rejected", "error", "breaker_open", "throttled",
@@ -106,11 +106,14 @@ def service_summary(index: int, calls: dict, samples: dict, pods: PodIntervals, 
     alive = overlap_s(pods.created_s[mine], pods.deleted_s[mine], warmup_s, end_s).sum()
     kinds = _event_counts(events, index, warmup_s, end_s)
     arrivals = int(reached.sum())
+    attempts = int(sel.sum())
     return {
         "arrivals": arrivals, "ok": counts["ok"], "rejected": counts["rejected"],
         "timeout": counts["timeout"], "error": counts["error"],
-        "breaker_open": counts["breaker_open"],
-        "attempts_per_request": _num(int(sel.sum()) / requests_in_window) if requests_in_window else None,
+        "breaker_open": counts["breaker_open"], "throttled": counts["throttled"],
+        "attempts": attempts, "retries": int((calls["attempt"][sel] > 1).sum()),
+        "abandoned": int((calls["reason"][sel] == ABANDONED).sum()),
+        "attempts_per_request": _num(attempts / requests_in_window) if requests_in_window else None,
         "waited_ratio": _num(busy.sum() / at_pod.sum()) if at_pod.any() else None,
         "queue_wait_s": {"mean": _num(waits.mean()) if len(waits) else None,
                          "p99": _num(np.quantile(waits, 0.99)) if len(waits) else None},

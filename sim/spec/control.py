@@ -21,16 +21,26 @@ class ProbeSpec(Spec):
     a small request to the pod (see ``pod.probe_work`` and ``pod.probe_path``).
     """
 
-    initialDelaySeconds: float = Field(0, ge=0)
-    periodSeconds: float = Field(10, gt=0)
-    timeoutSeconds: float = Field(1, gt=0)
+    initialDelaySeconds: int = Field(0, ge=0)
+    periodSeconds: int = Field(10, ge=1)
+    timeoutSeconds: int = Field(1, ge=1)
     successThreshold: int = Field(1, ge=1)
     failureThreshold: int = Field(3, ge=1)
-    terminationGracePeriodSeconds: Optional[float] = Field(None, ge=0)
+    terminationGracePeriodSeconds: Optional[int] = Field(None, ge=1)
     httpGet: Optional[dict[str, Any]] = None
     tcpSocket: Optional[dict[str, Any]] = None
     grpc: Optional[dict[str, Any]] = None
     exec: Optional[dict[str, Any]] = None
+
+
+def check_probe(kind: str, probe: Optional[ProbeSpec]) -> None:
+    """Kubernetes' probe validation for ``kind`` (ValueError with the rule broken)."""
+    if probe is None:
+        return
+    if kind in ("liveness", "startup") and probe.successThreshold != 1:
+        raise ValueError(f"{kind}Probe.successThreshold must be 1 (got {probe.successThreshold})")
+    if kind == "readiness" and probe.terminationGracePeriodSeconds is not None:
+        raise ValueError("readinessProbe may not set terminationGracePeriodSeconds")
 
 
 class MetricTarget(Spec):

@@ -7,7 +7,7 @@ from typing import Annotated, Literal, Optional, Union
 from pydantic import BeforeValidator, Field, model_validator
 
 from .base import Cores, NonNegDuration, PosDuration, Spec
-from .control import HPASpec, ProbeSpec
+from .control import HPASpec, ProbeSpec, check_probe
 from .distributions import Dist, constant
 from .policy import CallStep
 
@@ -71,6 +71,13 @@ class ServiceSpec(Spec):
     livenessProbe: Optional[ProbeSpec] = None
     startupProbe: Optional[ProbeSpec] = None
     hpa: Optional[HPASpec] = None
+
+    @model_validator(mode="after")
+    def _probes(self):
+        check_probe("liveness", self.livenessProbe)
+        check_probe("startup", self.startupProbe)
+        check_probe("readiness", self.readinessProbe)
+        return self
 
     @model_validator(mode="after")
     def _replicas_in_hpa_bounds(self):
