@@ -11,4 +11,13 @@ from .spec import Scenario, load
 from .experiment import sweep
 
 __version__ = "0.1.0"
-__all__ = ["Problem", "Scenario", "ScenarioError", "load", "run", "sweep", "__version__"]
+__all__ = ["Problem", "Scenario", "ScenarioError", "load", "run", "sweep", "plots", "theory",
+           "__version__"]
+
+
+def __getattr__(name: str):
+    """``sim.plots`` and ``sim.theory`` load on first use (matplotlib is slow to import)."""
+    if name in ("plots", "theory"):
+        import importlib
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'sim' has no attribute {name!r}")

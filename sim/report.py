@@ -198,7 +198,7 @@ def _precision(summary: pd.DataFrame, exp) -> list[str]:
         return []
     worst = part.groupby("metric", sort=False)["reps_needed"].max()
     rows = [[m, fmt(v)] for m, v in worst.items()]
-    return [f"## Precision", "",
+    return ["## Precision", "",
             f"Replications needed for a CI half-width within {exp.spec.precision:.0%} of the mean "
             f"(worst arm and point; this sweep ran {exp.replications}).", "",
             markdown_table(["metric", "replications needed"], rows), ""]

@@ -138,6 +138,19 @@ def test_walkthrough_scale_up_policy_period_delays_the_second_step():
     assert desired_between(result, 30, 90) == {5}
 
 
+def test_walkthrough_with_a_16s_sync_period_lags_behind_the_metrics():
+    # Syncs at 16, 32, 48, 64 against scrapes at 15, 30, 45, 60 (no instant in
+    # common before 240 s). At 16 the pod has been scraped once: no metric. At 32
+    # the latest metric is the one scraped at 30: 1 -> 5. The new pods are
+    # scraped at 45 (no metric yet) and 60; the sync at 48 sees them missing
+    # (direction flips, keep 5), the sync at 64 sees all five: 5 -> 7.
+    spec = walkthrough({})
+    spec["services"]["web"]["hpa"]["sync_period"] = "16s"
+    result = sim.run(spec)
+    assert scaled(result) == [(32.0, 1, 5, 7, "ScaleUpLimit"),
+                              (64.0, 5, 7, 7, "DesiredWithinRange")]
+
+
 def test_walkthrough_legacy_path_without_behavior_goes_1_4_7():
     # No behavior: Kubernetes' legacy normalizer. Scale-up limit max(2 * 1, 4) = 4
     # at t=30. At 45 the metrics propose 4 (the direction flips with 3 pods

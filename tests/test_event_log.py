@@ -127,8 +127,12 @@ def events_of(result) -> list[tuple]:
 
 
 def ready_events(service: str, pod_name: str, created: float, ready: float) -> list[tuple]:
+    """A pod's lifecycle without a cluster or probes: created, scheduled (no
+    node named), its first container started, and Ready at once (no readiness
+    probe: Kubernetes counts a running container as Ready)."""
     return [(created, service, pod_name, "pod_created", pod_name),
-            (ready, service, pod_name, "pod_started", ""),
+            (created, service, pod_name, "pod_scheduled", ""),
+            (created, service, pod_name, "pod_started", "container 1"),
             (ready, service, pod_name, "pod_ready", "")]
 
 
@@ -138,34 +142,45 @@ def run(spec: dict):
 
 # ----------------------------------------------------------------------------- worker pool
 def test_fifo_queue_with_one_worker():
-    """Arrivals at 1, 2, 3, 4; 1 worker; work 1.5 s; run ends at 4.5.
+    """Arrivals at 1, 2, ..., 6; 1 worker; work 2.25 s; run ends at 6.5.
 
-    r0: starts 1, done 2.5. r1 arrives 2, waits, starts 2.5, done 4.0.
-    r2 arrives 3, waits, starts 4.0, still computing at 4.5 (unfinished).
-    r3 arrives 4, still queued at 4.5 (never started).
+    r0: starts 1, done 3.25. r1 (t=2) and r2 (t=3) wait; at 3.25 the first
+    in line, r1, starts (done 5.5); r3 (t=4) and r4 (t=5) join the queue; at
+    5.5 r2 starts (it would be done at 7.75, after the end); r3, r4 and r5
+    (t=6) are still queued when the run ends.
     """
-    result = run(base(4.5, {"a": {"pod": pod(1.5)}}, arrivals=rate(1)))
+    spec = base(6.5, {"a": {"pod": pod(2.25)}}, arrivals=rate(1))
+    spec["sample_interval"] = 0.75  # samples at 0.75, 1.5, ... (not at arrival instants but 3, 6)
+    result = run(spec)
     assert_rows(calls_of(result), [
-        call(0, "clients", "a", "a-0", 1, 1, 1, 2.5, 2.5),
-        call(1, "clients", "a", "a-0", 2, 2, 2.5, 4.0, 4.0),
-        call(2, "clients", "a", "a-0", 3, 3, 4.0, NAN, NAN, "unfinished"),
+        call(0, "clients", "a", "a-0", 1, 1, 1, 3.25, 3.25),
+        call(1, "clients", "a", "a-0", 2, 2, 3.25, 5.5, 5.5),
+        call(2, "clients", "a", "a-0", 3, 3, 5.5, NAN, NAN, "unfinished"),
         call(3, "clients", "a", "a-0", 4, 4, NAN, NAN, NAN, "unfinished"),
+        call(4, "clients", "a", "a-0", 5, 5, NAN, NAN, NAN, "unfinished"),
+        call(5, "clients", "a", "a-0", 6, 6, NAN, NAN, NAN, "unfinished"),
     ], CALL_FIELDS)
-    assert_rows(requests_of(result), [
-        req(0, 1, 2.5), req(1, 2, 4.0), req(2, 3, NAN, "unfinished"), req(3, 4, NAN, "unfinished"),
-    ], REQUEST_FIELDS)
+    assert_rows(requests_of(result), [req(0, 1, 3.25), req(1, 2, 5.5)] + [
+        req(i, i + 1, NAN, "unfinished") for i in range(2, 6)], REQUEST_FIELDS)
     assert list(result.requests["attempts"][:2]) == [1, 1]
     assert events_of(result) == ready_events("a", "a-0", 0.0, 0.0)
     s = result.summary
-    assert s["requests"] == {"total": 4, "ok": 2, "failed": 0, "timeout": 0, "rejected": 0,
+    assert s["requests"] == {"total": 6, "ok": 2, "failed": 0, "timeout": 0, "rejected": 0,
                              "error": 0, "breaker_open": 0, "throttled": 0, "budget_exhausted": 0,
-                             "unfinished": 2}
+                             "unfinished": 4}
+    assert s["latency_s"]["mean"] == pytest.approx((2.25 + 3.5) / 2)
     a = s["services"]["a"]
-    # r1, r2, r3 found the worker busy; waits of the started ones: 0, 0.5, 1.0
-    assert a["waited_ratio"] == pytest.approx(3 / 4)
-    assert a["queue_wait_s"]["mean"] == pytest.approx(0.5)
-    # CPU busy from 1 to 4.5 except nothing: 3.5 core-seconds over 4.5 s of one core
-    assert a["cpu_utilization"] == pytest.approx(3.5 / 4.5)
+    # r1..r5 found the worker busy; the waits of those started: 0, 1.25, 2.5
+    assert a["waited_ratio"] == pytest.approx(5 / 6)
+    assert a["queue_wait_s"]["mean"] == pytest.approx(1.25)
+    # the core is busy from 1 to 6.5: 5.5 core-seconds over 6.5 s of one core
+    assert a["cpu_utilization"] == pytest.approx(5.5 / 6.5)
+    # time series: levels at the samples that fall between events
+    ts = result.timeseries.set_index("t_s")
+    levels = {0.75: (0, 0), 1.5: (1, 0), 2.25: (2, 1), 3.75: (2, 1), 4.5: (3, 2), 5.25: (4, 3),
+              6.5: (4, 3)}
+    for t_s, (in_flight, queued) in levels.items():
+        assert (ts.loc[t_s, "in_flight"], ts.loc[t_s, "queue_length"]) == (in_flight, queued), t_s
 
 
 def test_rejection_when_the_queue_is_full():
@@ -214,7 +229,8 @@ def test_processor_sharing_three_jobs_two_cores():
 
     1.0-1.5: A alone (full core): A has 0.5. 1.5-2.0: A, B each a full core
     (2 <= 2 cores): A done at 2.0 exactly, B has 0.5. C arrives at 2.0 as A
-    leaves: B and C each a full core: B done 2.5, C done 3.0.
+    leaves (no time passes between the two events, so their order does not
+    matter): B and C each a full core: B done 2.5, C done 3.0.
     """
     result = run(base(5, {"a": {"pod": pod(1.0, workers=3, cpu=2)}}, arrivals=between(0.5, 2.25, 2)))
     assert_rows(calls_of(result), [
@@ -340,20 +356,44 @@ def test_no_ready_endpoint_rejects_with_no_endpoint():
     assert result.summary["services"]["a"]["replicas"] == {"mean": 0.0, "min": 0, "max": 0, "final": 0}
 
 
-def test_requests_before_the_pod_is_ready_are_rejected():
-    """startup 2.5 s: the pod is created at 0 and becomes Ready at 2.5. Arrivals
-    at 1 and 2 find no endpoint; those at 3 and 4 are served (work 0.5 s)."""
+def test_requests_before_the_app_listens_are_refused():
+    """startup 2.5 s and no readiness probe: as in Kubernetes the container counts
+    as Ready as soon as it runs (t=0), so the pod is an endpoint at once, but the
+    app only listens from 2.5: arrivals at 1 and 2 are refused by the pod
+    (``not_serving``); those at 3 and 4 are served (work 0.5 s)."""
     result = run(base(4.75, {"a": {"pod": pod(0.5, startup=2.5)}}, arrivals=rate(1)))
     assert_rows(calls_of(result), [
-        call(0, "clients", "a", None, 1, 1, NAN, NAN, 1, "rejected", "no_endpoint"),
-        call(1, "clients", "a", None, 2, 2, NAN, NAN, 2, "rejected", "no_endpoint"),
+        call(0, "clients", "a", "a-0", 1, 1, NAN, NAN, 1, "rejected", "not_serving"),
+        call(1, "clients", "a", "a-0", 2, 2, NAN, NAN, 2, "rejected", "not_serving"),
         call(2, "clients", "a", "a-0", 3, 3, 3, 3.5, 3.5),
         call(3, "clients", "a", "a-0", 4, 4, 4, 4.5, 4.5),
     ], CALL_FIELDS)
-    assert events_of(result) == ready_events("a", "a-0", 0.0, 2.5)
+    assert events_of(result) == ready_events("a", "a-0", 0.0, 0.0)
     a = result.summary["services"]["a"]
     assert a["replicas"] == {"mean": 1.0, "min": 1, "max": 1, "final": 1}
     assert a["pod_seconds"] == pytest.approx(4.75)
+    assert result.summary["requests"]["rejected"] == 2
+
+
+def test_requests_before_the_pod_is_ready_find_no_endpoint():
+    """startup 2.5 s with a readiness probe every second (from t=0, no initial
+    delay): the probes at 0, 1 and 2 are refused, the one at 3 is answered
+    after its 0.2 ms of CPU, so the pod is Ready at 3.0002. Arrivals at 1, 2
+    and 3 find no Ready endpoint (``no_endpoint``, no pod); those at 4 and 5
+    are served. Two workers and two cores: probes never delay requests."""
+    service = {"pod": pod(0.5, startup=2.5, workers=2, cpu=2), "readinessProbe": {"periodSeconds": 1}}
+    result = run(base(5.75, {"a": service}, arrivals=rate(1)))
+    assert_rows(calls_of(result), [
+        call(0, "clients", "a", None, 1, 1, NAN, NAN, 1, "rejected", "no_endpoint"),
+        call(1, "clients", "a", None, 2, 2, NAN, NAN, 2, "rejected", "no_endpoint"),
+        call(2, "clients", "a", None, 3, 3, NAN, NAN, 3, "rejected", "no_endpoint"),
+        call(3, "clients", "a", "a-0", 4, 4, 4, 4.5, 4.5),
+        call(4, "clients", "a", "a-0", 5, 5, 5, 5.5, 5.5),
+    ], CALL_FIELDS)
+    events = events_of(result)
+    expected = ready_events("a", "a-0", 0.0, 3.0002)
+    assert [e[1:] for e in events] == [e[1:] for e in expected]
+    np.testing.assert_allclose([e[0] for e in events], [e[0] for e in expected], rtol=0, atol=TOL)
 
 
 # ----------------------------------------------------------------------------- workloads

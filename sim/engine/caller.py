@@ -13,7 +13,7 @@ from typing import Iterator, Optional
 
 from .clock import Clock
 from .messages import INF, Attempt
-from .status import ABANDONED, CANCELLED, DEADLINE, TIMEOUT
+from .status import ABANDONED, CANCELLED, DOWNSTREAM, NONE, OK, TIMEOUT
 
 
 class CallSite:
@@ -26,7 +26,7 @@ class CallSite:
 
     __slots__ = ("clock", "caller_index", "service", "service_index", "latency", "log",
                  "fail_on_error", "extra_latency", "call_class", "policy", "clients", "uniforms",
-                 "caller_name", "timeouts")
+                 "caller_name", "timeouts", "opened", "_to_service")
 
     def __init__(self, clock: Clock, caller_index: int, service, latency: Optional[Iterator[float]],
                  log, fail_on_error: bool = True, policy=None, clients=None,
@@ -44,6 +44,8 @@ class CallSite:
         self.uniforms = uniforms
         self.caller_name = ""
         self.timeouts = None
+        self.opened = log.opened
+        self._to_service = (service.receive,)
         if policy is None:
             self.call_class = Call
         else:
@@ -61,13 +63,14 @@ class CallSite:
 
     def send(self, att: Attempt) -> None:
         """Deliver an attempt to the callee after one network hop."""
-        self.log.opened(att)
+        self.opened(att)
         if self.latency is None and self.extra_latency is None:
             self.service.receive(att)
             return
         delay = self._delay()
         if delay > 0.0:
-            self.clock.call_in(delay, self.service.receive, att)
+            att.callbacks = self._to_service
+            self.clock.event_in(delay, att)
         else:
             self.service.receive(att)
 
@@ -78,16 +81,19 @@ class CallSite:
             return
         delay = self._delay()
         if delay > 0.0:
-            self.clock.call_in(delay, att.call.on_reply, att)
+            att.callbacks = (att.call.on_reply,)
+            self.clock.event_in(delay, att)
         else:
             att.call.on_reply(att)
 
 
-def late_reason(server_reason: int) -> int:
+def late_reason(server_status: int, server_reason: int) -> int:
     """Reason recorded when the server side closes after the caller gave up:
-    the work was stopped (cancelled, dropped at its deadline) or it ran for
-    nobody (abandoned: the waste that sustains retry storms)."""
-    return server_reason if server_reason in (CANCELLED, DEADLINE) else ABANDONED
+    ``abandoned`` if the server did its work for nobody (the waste that
+    sustains retry storms), else why it stopped (cancelled, deadline, killed)."""
+    if server_status == OK or server_reason in (NONE, DOWNSTREAM):
+        return ABANDONED
+    return server_reason
 
 
 class Call:
@@ -107,14 +113,20 @@ class Call:
     def start(self) -> None:
         """Send the attempt over the network to the callee."""
         self.attempts = 1
-        att = self.live = Attempt(self, 1, self.site.clock.env._now, INF)
-        self.site.send(att)
+        site = self.site
+        att = self.live = Attempt(self, 1, site.clock.env._now, INF)
+        if site.latency is None and site.extra_latency is None:
+            site.opened(att)
+            site.service.receive(att)
+        else:
+            site.send(att)
 
     def respond(self, att: Attempt, status: int, reason: int) -> None:
         """The server side of ``att`` is over (served, rejected, failed)."""
         att.server_closed = True
         if att.caller_closed:
-            att.reason = late_reason(reason)
+            if att.reason == NONE:
+                att.reason = late_reason(status, reason)
             site = self.site
             site.log.closed(att, site.caller_index, site.service_index)
             return
@@ -134,6 +146,8 @@ class Call:
         att.ended_s = site.clock.env._now
         att.caller_closed = True
         site.log.closed(att, site.caller_index, site.service_index)
+        if site.service.outlier is not None and att.pod is not None:
+            site.service.observe_result(att.pod, att.status == OK)
         self.status = att.status
         self.reason = att.reason
         self.done = True

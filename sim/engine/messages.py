@@ -19,7 +19,7 @@ INF = float("inf")
 
 
 class Request:
-    """An external request from a workload; ends exactly once via its source."""
+    """An external request from a workload; ends exactly once, in its source's log."""
 
     __slots__ = ("id", "source", "arrival_s")
 
@@ -29,7 +29,18 @@ class Request:
         self.arrival_s = arrival_s
 
     def child_done(self, call) -> None:
-        self.source.request_done(self, call)
+        source = self.source
+        source.log.end(self.id, source.clock.env._now, call.status, call.attempts)
+
+
+class ClosedLoopRequest(Request):
+    """A request of a closed-loop user, who thinks again once it ends."""
+
+    __slots__ = ()
+
+    def child_done(self, call) -> None:
+        Request.child_done(self, call)
+        self.source.think_again()
 
 
 class Attempt:
@@ -38,7 +49,9 @@ class Attempt:
     __slots__ = ("call", "no", "pod", "program", "sent_s", "arrived_s", "started_s",
                  "done_s", "ended_s", "status", "reason", "work_s", "step", "pending",
                  "failed", "cpu_seq", "caller_closed", "server_closed", "timer", "children",
-                 "halt", "deadline_s", "is_retry", "waiting")
+                 "halt", "deadline_s", "is_retry", "waiting", "callbacks")
+
+    _ok = True  # an attempt in transit is its own SimPy event (see Clock.event_in)
 
     def __init__(self, call, no: int, sent_s: float, deadline_s: float):
         self.call = call

@@ -20,7 +20,7 @@ from .cluster import Cluster
 from .faults import FaultInjector
 from .metrics import MetricsServer
 from .prober import ProbeSetup
-from .program import call_step, cpu_step, io_step, parallel_step
+from .program import ComputeOnly, call_step, cpu_step, io_step, parallel_step
 from .replicaset import ReplicaSet
 from .resilience import CallPolicy, Clients
 from .rng import Streams
@@ -58,7 +58,11 @@ class Model:
         self.names = [*scenario.services, *scenario.workload]
         self.sites: list[CallSite] = []
         for service in self.services.values():
-            service.program.__init__(self._steps(service))
+            steps = self._steps(service)
+            if steps == [cpu_step]:
+                service.program = ComputeOnly()
+            else:
+                service.program.__init__(steps)
         self.workloads = [self._workload(len(scenario.services) + i, name, spec)
                           for i, (name, spec) in enumerate(scenario.workload.items())]
         self.metrics_server: Optional[MetricsServer] = None

@@ -92,13 +92,12 @@ class Pod:
     # ----------------------------------------------------------- worker pool
     @property
     def in_flight(self) -> int:
-        """Requests assigned to this pod: in service plus queued."""
-        return self.busy + len(self.queue)
+        """Requests assigned to this pod: in service, queued, or swallowed by a hung app."""
+        return self.busy + len(self.queue) + len(self.hung)
 
     def accept(self, att) -> None:
         """An attempt arrives: start it, queue it, or reject it (queue full)."""
         att.pod = self
-        self.arrivals += 1
         if self.gate is not None and self.gate(att):
             return
         if self.busy < self.workers:
@@ -125,7 +124,7 @@ class Pod:
         if self.queue:
             self._dequeue()
         att.call.respond(att, status, reason)
-        if self.draining and not self.busy and not self.queue:
+        if self.draining and not self.busy and not self.queue and not self.hung:
             self.on_drained(self)
 
     def _dequeue(self) -> None:
@@ -175,8 +174,8 @@ class Pod:
         alarm = self._alarm
         if alarm is None or due < alarm.at:
             if alarm is not None:
-                alarm.fn = None
-            self._alarm = self.clock.call_in(due - now, self._on_alarm, None)
+                alarm.callbacks = ()
+            self._alarm = self.clock.alarm_in(due - now, self._on_alarm)
 
     def _arm(self, now: float) -> None:
         """Make sure an alarm fires no later than the next completion."""
@@ -185,7 +184,7 @@ class Pod:
             heappop(heap)  # cancelled entries
         if not heap:
             if self._alarm is not None:
-                self._alarm.fn = None
+                self._alarm.callbacks = ()
                 self._alarm = None
             return
         n, cores = self.computing, self.cpu_cores
@@ -194,13 +193,21 @@ class Pod:
         alarm = self._alarm
         if alarm is None or due < alarm.at:
             if alarm is not None:
-                alarm.fn = None
-            self._alarm = self.clock.call_in(due - now, self._on_alarm, None)
+                alarm.callbacks = ()
+            self._alarm = self.clock.alarm_in(due - now, self._on_alarm)
 
     def _on_alarm(self, _unused) -> None:
         now = self.clock.env._now
         self._alarm = None
-        self._advance(now)
+        n, cores = self.computing, self.cpu_cores
+        dt = now - self._t_last
+        if n <= cores:
+            self._vtime += dt
+            self.cpu_used_s += dt * n
+        else:
+            self._vtime += dt * cores / n
+            self.cpu_used_s += dt * cores
+        self._t_last = now
         heap, limit = self._heap, self._vtime + _EPS_WORK
         finished = None
         while heap and heap[0][0] <= limit:
@@ -208,15 +215,20 @@ class Pod:
             if att.cpu_seq != seq:
                 continue
             att.cpu_seq = 0
-            self.computing -= 1
+            n -= 1
             if finished is None:
                 finished = att
             elif type(finished) is list:
                 finished.append(att)
             else:
                 finished = [finished, att]
+        self.computing = n
+        while heap and heap[0][2].cpu_seq != heap[0][1]:
+            heappop(heap)  # cancelled entries
         if heap:
-            self._arm(now)
+            rate = 1.0 if n <= cores else cores / n
+            lag = heap[0][0] - self._vtime
+            self._alarm = self.clock.alarm_in(lag / rate if lag > 0.0 else 0.0, self._on_alarm)
         if finished is None:
             return
         if type(finished) is list:
@@ -240,7 +252,7 @@ class Pod:
         self._advance(now)
         self.cpu_cores = cores
         if self._alarm is not None:
-            self._alarm.fn = None
+            self._alarm.callbacks = ()
             self._alarm = None
         self._arm(now)
 
@@ -259,7 +271,7 @@ class Pod:
         self._heap.clear()
         self.computing = 0
         if self._alarm is not None:
-            self._alarm.fn = None
+            self._alarm.callbacks = ()
             self._alarm = None
         queued = list(self.queue) + self.hung
         self.queue.clear()

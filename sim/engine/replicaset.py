@@ -211,7 +211,7 @@ class ReplicaSet:
         self._emit(pod, "pod_terminating", why)
         if was == PENDING and self.cluster is not None:
             self.cluster.unschedule(pod)
-        if was != RUNNING or (not pod.busy and not pod.queue):
+        if was != RUNNING or not pod.in_flight:
             self._delete(pod)
             return
         pod.draining = True

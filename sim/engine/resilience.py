@@ -187,15 +187,10 @@ class ResilientCall(Call):
                  "attempts_live", "retries", "previous_backoff_s", "hedges", "timer",
                  "hedge_timer", "last_after_timeout")
 
-    # ------------------------------------------------------------------ start
-    def start(self) -> None:
-        site, policy = self.site, self.site.policy
-        now = site.clock.env._now
-        if policy.deadline_s is not None:
-            self.deadline_s = min(self.deadline_s, now + policy.deadline_s)
-        self.policy = policy
-        self.breaker, self.budget, self.bulkhead, self.throttle = \
-            site.clients.of(getattr(self.parent, "pod", None))
+    def __init__(self, site, parent, request_id: int, deadline_s: float):
+        super().__init__(site, parent, request_id, deadline_s)
+        self.policy = site.policy
+        self.breaker = self.budget = self.bulkhead = self.throttle = None
         self.outstanding = 0
         self.attempts_live = []
         self.retries = 0
@@ -204,11 +199,19 @@ class ResilientCall(Call):
         self.timer = None
         self.hedge_timer = None
         self.last_after_timeout = False
+
+    # ------------------------------------------------------------------ start
+    def start(self) -> None:
+        site, policy = self.site, self.policy
+        now = site.clock.env._now
+        if policy.deadline_s is not None:
+            self.deadline_s = min(self.deadline_s, now + policy.deadline_s)
+        self.breaker, self.budget, self.bulkhead, self.throttle = \
+            site.clients.of(getattr(self.parent, "pod", None))
         self._try(False)
 
     def _try(self, is_retry: bool) -> None:
         """Admit one attempt through throttle, breaker and bulkhead, then send it."""
-        self.timer = None
         site = self.site
         now = site.clock.env._now
         if now >= self.deadline_s:
@@ -219,6 +222,7 @@ class ResilientCall(Call):
         self.attempts += 1
         att = Attempt(self, self.attempts, now, INF)
         att.is_retry = is_retry
+        site.opened(att)  # open until both sides close (also while waiting for a bulkhead)
         if self.throttle is not None and self.throttle.should_reject(now, next(site.uniforms)):
             self._refused(att, THROTTLED, NONE)
             return
@@ -283,7 +287,7 @@ class ResilientCall(Call):
     def _send(self, att: Attempt) -> None:
         site, policy = self.site, self.policy
         clock = site.clock
-        now = clock.env._now
+        now = clock.env._now  # att.sent_s stays when the attempt began (bulkhead wait included)
         deadline = self.deadline_s
         if policy.timeout_s is not None and now + policy.timeout_s < deadline:
             deadline = now + policy.timeout_s
@@ -307,8 +311,11 @@ class ResilientCall(Call):
     def _hedge(self, _unused) -> None:
         """No answer after the hedging delay: send another attempt alongside."""
         self.hedge_timer = None
-        if self.done or self.attempts >= self.policy.max_attempts:
-            return
+        if self.done or not self.outstanding or self.attempts >= self.policy.max_attempts:
+            return  # answered, or between attempts (a retry back-off is pending)
+        now = self.site.clock.env._now
+        if self.budget is not None and not self.budget.try_acquire_retry(now, False):
+            return  # hedges spend the retry budget too (gRFC A6 throttles hedges)
         self.hedges += 1
         self._try(True)
 
@@ -316,7 +323,8 @@ class ResilientCall(Call):
     def respond(self, att: Attempt, status: int, reason: int) -> None:
         att.server_closed = True
         if att.caller_closed:
-            att.reason = late_reason(reason)
+            if att.reason == NONE:  # a timeout: say what became of the work
+                att.reason = late_reason(status, reason)
             site = self.site
             site.log.closed(att, site.caller_index, site.service_index)
             return
@@ -333,12 +341,13 @@ class ResilientCall(Call):
             return
         self._close_caller(att)
         status = att.status
-        self._account(att, status)
         if status == OK:
-            if not self.done:
-                self._abandon_others(HEDGE_LOST)
+            if not self.done:  # settle the success before freeing the bulkhead permit,
+                self._abandon_others(HEDGE_LOST)  # which may start a waiting hedge
                 self._end(OK, NONE)
+            self._account(att, status)
         else:
+            self._account(att, status)
             self._after_failure(att, status)
 
     def _on_timeout(self, att: Attempt) -> None:
@@ -417,6 +426,7 @@ class ResilientCall(Call):
             self._try(True)
 
     def _retry(self, _unused) -> None:
+        self.timer = None
         self._try(True)
 
     def _deadline_passed(self, _unused) -> None:

@@ -58,7 +58,9 @@ class Service:
             return
         endpoints = self.routable
         if endpoints:
-            self.lb.pick(endpoints).accept(att)
+            pod = self.lb.pick(endpoints)
+            pod.arrivals += 1
+            pod.accept(att)
         else:
             att.call.respond(att, REJECTED, NO_ENDPOINT)
 

@@ -5,16 +5,19 @@ from __future__ import annotations
 from typing import Iterator
 
 from .clock import Clock
-from .messages import Request
+from .messages import INF, ClosedLoopRequest, Request
 
 
 class OpenLoop:
     """Requests arrive at precomputed times whatever the system does."""
 
-    __slots__ = ("index", "name", "clock", "site", "times", "log", "issued")
+    __slots__ = ("index", "name", "clock", "site", "times", "log", "issued", "callbacks", "_next")
+
+    _ok = True  # the source is its own SimPy event: one per arrival, no alarm
 
     def __init__(self, index: int, name: str, clock: Clock, site, times: Iterator[float], log):
         self.issued = 0
+        self._next = (self._arrive,)
         self.index = index
         self.name = name
         self.clock = clock
@@ -25,19 +28,19 @@ class OpenLoop:
     def start(self) -> None:
         first = next(self.times, None)
         if first is not None:
-            self.clock.call_at(first, self._arrive, None)
+            self.callbacks = self._next
+            self.clock.event_in(first - self.clock.env._now, self)
 
-    def _arrive(self, _unused) -> None:
+    def _arrive(self, _event) -> None:
         now = self.clock.env._now
         following = next(self.times, None)
         if following is not None:
-            self.clock.call_in(following - now, self._arrive, None)
+            self.callbacks = self._next
+            self.clock.event_in(following - now, self)
         self.issued += 1
         request = Request(self.log.arrive(self.index, now), self, now)
-        self.site.new_call(request, request.id).start()
-
-    def request_done(self, request: Request, call) -> None:
-        self.log.end(request.id, self.clock.env._now, call.status, call.attempts)
+        site = self.site
+        site.call_class(site, request, request.id, INF).start()
 
 
 class ClosedLoop:
@@ -66,9 +69,8 @@ class ClosedLoop:
     def _arrive(self, _unused) -> None:
         now = self.clock.env._now
         self.issued += 1
-        request = Request(self.log.arrive(self.index, now), self, now)
+        request = ClosedLoopRequest(self.log.arrive(self.index, now), self, now)
         self.site.new_call(request, request.id).start()
 
-    def request_done(self, request: Request, call) -> None:
-        self.log.end(request.id, self.clock.env._now, call.status, call.attempts)
+    def think_again(self) -> None:
         self.clock.call_in(next(self.think), self._arrive, None)

@@ -14,6 +14,7 @@ paths and values the scenario would reject are all reported at once, as
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -44,6 +45,8 @@ SUMMARY_SECTIONS = {"requests", "offered_rps", "goodput_rps", "success_ratio",
                     "attempts_per_request", "latency_s", "services", "events", "duration_s",
                     "warmup_s", "wall_s", "memory", "pod_seconds"}
 MAXIMIZE_BY_DEFAULT = {"goodput_rps", "success_ratio", "ok"}
+ANALYSIS_ONLY = ("replications", "description", "metrics", "baseline", "confidence", "precision",
+                 "service")
 Source = Union[str, os.PathLike, Mapping[str, Any]]
 
 
@@ -191,9 +194,12 @@ class Experiment:
         return self.scenarios[key]
 
     def identity(self) -> dict:
-        """What makes two experiments the same (replications excluded: they may grow)."""
+        """What makes two experiments the same: everything that changes a run's
+        result. Replications may grow, and what only changes the analysis
+        (metrics, baseline, confidence, ...) may change, on resume."""
         spec = self.spec.model_dump(mode="json")
-        spec.pop("replications")
+        for key in ANALYSIS_ONLY:
+            spec.pop(key, None)
         return {"experiment": spec, "base_scenario": self.base.to_dict()}
 
 
@@ -449,7 +455,7 @@ def load_experiment(source: Union[Source, Experiment], *, replications: Optional
     """
     if isinstance(source, Experiment):
         if replications is not None and replications != source.replications:
-            source.replications = int(replications)
+            return dataclasses.replace(source, replications=int(replications))
         return source
     raw, name, root = _read(source)
     try:

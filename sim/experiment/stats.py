@@ -93,6 +93,7 @@ def _context(table: pd.DataFrame, experiment) -> dict:
         "exp": exp,
         "factors": exp.factor_columns if exp else list(attrs.get("factors", [])),
         "dimensions": exp.dimensions if exp else list(attrs.get("dimensions", attrs.get("factors", []))),
+        "grid": [f.paths[0] for f in exp.factors] if exp else list(attrs.get("grid", [])),
         "metrics": [m.name for m in exp.metrics] if exp else list(attrs.get("metrics", [])),
         "baseline": exp.baseline if exp else attrs.get("baseline"),
         "arms": list(exp.arms) if exp else list(attrs.get("arms") or dict.fromkeys(table["arm"])),
@@ -160,6 +161,7 @@ def summarize(table: pd.DataFrame, experiment: Union[Experiment, Source, None] =
     out = out[columns].reset_index(drop=True)
     out.attrs = {"baseline": baseline, "metrics": metrics, "factors": factors,
                  "dimensions": [d for d in ctx["dimensions"] if d in factors],
+                 "grid": [d for d in ctx["grid"] if d in factors],
                  "confidence": confidence, "arms": ctx["arms"],
                  "directions": dict((table.attrs or {}).get("directions", {}))}
     if ctx["exp"] is not None:
@@ -288,8 +290,9 @@ def analytic_values(exp: Experiment) -> pd.DataFrame:
 
 def ranked(summary: pd.DataFrame, metric: Optional[str] = None,
            direction: Optional[str] = None) -> pd.DataFrame:
-    """One row per (arm, point), design points in order and, within each, the
-    arms best first by ``metric`` (default: the first; ``rank`` restarts at 1 per point),
+    """One row per (arm, point), best first by ``metric`` (default: the first):
+    with several arms, design points in order and the arms ranked within each
+    (``rank`` restarts at 1); with one arm, the design points ranked against each other;
     with ``rank``, the factor values and, per metric, ``mean`` and ``half_width``
     (columns ``METRIC`` and ``METRIC ±``), plus the paired difference of the
     ranking metric against the baseline."""
@@ -312,11 +315,16 @@ def ranked(summary: pd.DataFrame, metric: Optional[str] = None,
             table[f"{column}" if column == "n" else f"{metric} {column}"] = first[column]
     table = table.reset_index()
     ascending = direction != "maximize"
-    table = table.sort_values(["point", metric], ascending=[True, ascending], kind="stable",
-                              na_position="last")
-    table.insert(0, "rank", table.groupby("point").cumcount() + 1)
+    if table["arm"].nunique() > 1:     # arms compete within each design point
+        table = table.sort_values(["point", metric], ascending=[True, ascending], kind="stable",
+                                  na_position="last")
+        table.insert(0, "rank", table.groupby("point").cumcount() + 1)
+    else:                              # one arm: the design points compete
+        table = table.sort_values(metric, ascending=ascending, kind="stable", na_position="last")
+        table.insert(0, "rank", range(1, len(table) + 1))
     table = table.reset_index(drop=True)
     table.attrs = {"metric": metric, "direction": direction, "metrics": metrics, "factors": factors,
                    "dimensions": list(summary.attrs.get("dimensions", factors)),
+                   "grid": list(summary.attrs.get("grid", [])),
                    "baseline": summary.attrs.get("baseline")}
     return table

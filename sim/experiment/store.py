@@ -31,7 +31,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ..errors import Problem, ScenarioError
-from .spec import Experiment, canonical
+from .spec import ANALYSIS_ONLY, Experiment, canonical
 
 MANIFEST_FORMAT = 1
 PACKAGES = ("podsim", "simpy", "numpy", "scipy", "pandas", "pyarrow", "pydantic", "PyYAML",
@@ -71,12 +71,13 @@ def git_state(where: Optional[Path] = None) -> Optional[dict]:
 def manifest_for(exp: Experiment, plan: pd.DataFrame) -> dict:
     """The manifest of a sweep of ``exp`` (JSON-ready)."""
     identity = exp.identity()
+    spec = exp.spec.model_dump(mode="json")
     return {
         "format": MANIFEST_FORMAT,
         "name": exp.name,
         "source": exp.source,
         "scenario_source": exp.scenario_source,
-        "experiment": {**identity["experiment"], "replications": exp.replications},
+        "experiment": {**spec, "replications": exp.replications},
         "base_scenario": identity["base_scenario"],
         "arms": list(exp.arms),
         "factors": exp.factor_columns,
@@ -95,7 +96,8 @@ def manifest_for(exp: Experiment, plan: pd.DataFrame) -> dict:
 
 def _identity(manifest: Mapping[str, Any]) -> dict:
     spec = dict(manifest.get("experiment") or {})
-    spec.pop("replications", None)
+    for key in ANALYSIS_ONLY:
+        spec.pop(key, None)
     return {"experiment": spec, "base_scenario": manifest.get("base_scenario")}
 
 
@@ -108,11 +110,12 @@ def _first_difference(old: Any, new: Any, path: str = "") -> str:
 
 
 def atomic_write_text(path: Path, text: str) -> None:
+    """Write a temporary file, then rename it over ``path``: a reader (or a
+    resume after the writer was killed) sees the old file or the new one, never
+    half of one. No fsync: a killed process loses nothing the kernel holds;
+    only a machine crash could, and then ``resume`` reruns what is missing."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
+    tmp.write_text(text)
     os.replace(tmp, path)
 
 
@@ -232,7 +235,7 @@ def build_table(plan: pd.DataFrame, records: Mapping[str, Mapping[str, Any]],
 def table_attrs(exp: Experiment) -> dict:
     """Metadata carried on the table (``DataFrame.attrs``) for stats and plots."""
     return {"experiment": exp.name, "factors": exp.factor_columns, "arms": list(exp.arms),
-            "dimensions": exp.dimensions,
+            "dimensions": exp.dimensions, "grid": [f.paths[0] for f in exp.factors],
             "metrics": [m.name for m in exp.metrics],
             "directions": {m.name: m.direction for m in exp.metrics},
             "baseline": exp.baseline}

@@ -11,7 +11,8 @@ from typing import Any, Callable, Mapping, Optional, Union
 
 import pandas as pd
 
-from .executors import ExecutorChoice, open_executor
+from ..errors import Problem, ScenarioError
+from .executors import ExecutorChoice, default_jobs, open_executor
 from .expand import execution_order, expand
 from .spec import Experiment, Source, load_experiment
 from .store import ResultStore, build_table, table_attrs
@@ -74,6 +75,8 @@ def sweep(experiment: Union[Source, Experiment], out: Optional[Union[str, os.Pat
     that raises is recorded (``status == "failed"``, ``error``) and the sweep
     goes on. Ctrl-C raises :class:`SweepInterrupted` after storing what finished.
     """
+    if jobs is not None and jobs < 1:
+        raise ScenarioError([Problem("jobs", "must be >= 1", jobs)])
     exp = load_experiment(experiment, replications=replications)
     plan = expand(exp)
     if resume and out is None:
@@ -107,17 +110,20 @@ def sweep(experiment: Union[Source, Experiment], out: Optional[Union[str, os.Pat
             store.write_table(build_table(plan, records, attrs))
             state["last"] = time.monotonic()
 
+    if executor in (None, "local") and todo:
+        jobs = min(jobs or default_jobs(), len(todo))   # no idle workers to start
     interrupted = False
     try:
-        with open_executor(executor, jobs, scheduler) as (pool, _where):
-            try:
-                if pool is None:
-                    for task in todo:
-                        finished(run_task(task))
-                else:
-                    _run_pool(pool, todo, finished)
-            except KeyboardInterrupt:
-                interrupted = True
+        if todo:
+            with open_executor(executor, jobs, scheduler) as (pool, _where):
+                try:
+                    if pool is None:
+                        for task in todo:
+                            finished(run_task(task))
+                    else:
+                        _run_pool(pool, todo, finished)
+                except KeyboardInterrupt:
+                    interrupted = True
     finally:
         if bar is not None:
             bar.close()

@@ -65,14 +65,19 @@ def metric_by_factor(summary: pd.DataFrame, metric: str, factor: Optional[str] =
                   for key, group in (data[data["arm"] == arm].groupby(others, sort=True, dropna=False)
                                      if others else [((), data[data["arm"] == arm])])]
         width = 0.7 / max(1, len(series))
+        theory_labelled = False
         for i, (arm, key, group) in enumerate(series):
             key = key if isinstance(key, tuple) else (key,)
             group = group.set_index(factor).reindex(levels)
             x = np.arange(len(levels)) - 0.35 + width * (i + 0.5)
             label = arm + "".join(f", {o.split('.')[-1]}={_label(k)}" for o, k in zip(others, key))
+            color = f"C{(arms.index(arm) if not others else i) % 10}"
             ax.errorbar(x, group["mean"], yerr=np.nan_to_num(group["half_width"].to_numpy(float)),
-                        marker="o", capsize=3, label=label, color=f"C{arms.index(arm) % 10}"
-                        if not others else None)
+                        marker="o", capsize=3, label=label, color=color)
+            if "analytic" in group.columns and group["analytic"].notna().any():
+                ax.plot(x, group["analytic"], linestyle="none", marker="x", markersize=8, color=color,
+                        label="theory (M/M/c)" if not theory_labelled else None)
+                theory_labelled = True
         ax.set_xticks(range(len(levels)), [_label(v) for v in levels])
         ax.set_xlabel(factor)
         ax.legend(fontsize="small")
@@ -85,9 +90,13 @@ def metric_by_factor(summary: pd.DataFrame, metric: str, factor: Optional[str] =
 
 def heatmap(summary: pd.DataFrame, metric: str, factors: Optional[Sequence[str]] = None) -> Optional[Figure]:
     """A heatmap of the mean of ``metric`` over a two-factor grid, one panel per
-    arm (None unless exactly two factors vary, or ``factors`` names two)."""
+    arm (None unless exactly two grid factors vary and nothing else does, or
+    ``factors`` names two)."""
     data = summary[summary["metric"] == metric]
-    varying = list(factors) if factors else _varying(data, summary.attrs.get("dimensions", summary.attrs.get("factors", [])))
+    dims = summary.attrs.get("dimensions", summary.attrs.get("factors", []))
+    varying = list(factors) if factors else _varying(data, summary.attrs.get("grid", dims))
+    if not factors and len(_varying(data, dims)) != len(varying):
+        return None                    # a sampled design: not a grid
     if len(varying) != 2:
         return None
     fx, fy = varying
@@ -135,7 +144,7 @@ def cost_vs_latency(summary: pd.DataFrame, cost: Optional[str] = None,
     if cost is None or latency not in set(summary["metric"]):
         return None
     wide = summary[summary["metric"].isin([cost, latency])].pivot_table(
-        index=["arm", "point"], columns="metric", values=["mean", "half_width"], aggfunc="first")
+        index=["arm", "point"], columns="metric", values=["mean", "half_width"], aggfunc="first", dropna=False)
     arms = list(summary.attrs.get("arms") or dict.fromkeys(summary["arm"]))
     fig = Figure(figsize=(6.5, 4.5), layout="constrained")
     ax = fig.add_subplot()

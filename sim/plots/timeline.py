@@ -14,7 +14,7 @@ from typing import Optional, Union
 import matplotlib
 import matplotlib.ticker
 
-matplotlib.use("Agg")
+
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402

@@ -77,7 +77,7 @@ class CallLog:
     Attempts still open when the run ends are flushed with status ``unfinished``.
     """
 
-    __slots__ = ("ids", "ints", "times", "codes", "_open")
+    __slots__ = ("ids", "ints", "times", "codes", "_open", "opened")
 
     TIME_COLUMNS = ("sent_s", "arrived_s", "started_s", "done_s", "ended_s")
 
@@ -86,13 +86,13 @@ class CallLog:
         self.ints = ColumnGroup("i", ("caller", "service", "attempt", "pod"))
         self.times = ColumnGroup("d", self.TIME_COLUMNS)
         self.codes = ColumnGroup("b", ("status", "reason"))
-        self._open: set = set()
-
-    def opened(self, att) -> None:
-        self._open.add(att)
+        self._open: dict = {}
+        self.opened = self._open.setdefault
+        """Register an open attempt (``dict.setdefault``, bound once; the dict keeps
+        insertion order, so attempts still open at the end flush deterministically)."""
 
     def closed(self, att, caller: int, service: int) -> None:
-        self._open.discard(att)
+        self._open.pop(att, None)
         pod = att.pod
         self.ids.append(att.call.request_id)
         self.ints.buffer.extend((caller, service, att.no, pod.id if pod is not None else -1))
@@ -101,7 +101,7 @@ class CallLog:
 
     def flush_open(self) -> int:
         """Write every attempt still open as ``unfinished``; return how many."""
-        pending = sorted(self._open, key=lambda a: (a.call.request_id, a.sent_s, a.no))
+        pending = list(self._open)
         for att in pending:
             if not att.caller_closed:
                 att.status = UNFINISHED  # else keep what the caller saw (e.g. timeout)

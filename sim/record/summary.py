@@ -17,7 +17,8 @@ from typing import Any, Optional
 
 import numpy as np
 
-from ..engine.status import ABANDONED, OK, STATUS_NAMES, UNFINISHED
+from ..engine.status import (ABANDONED, FAULT_ERROR, FAULT_OUTAGE, NOT_SERVING, OK,
+                             STATUS_NAMES, UNFINISHED)
 from .pods import PodIntervals, overlap_s, step_levels
 
 REQUEST_STATUSES = ("ok", "timeout", "rejected", "error", "breaker_open", "throttled",
@@ -94,7 +95,9 @@ def service_summary(index: int, calls: dict, samples: dict, pods: PodIntervals, 
     started, pod = calls["started_s"][sel], calls["pod"][sel]
     reached = ~np.isnan(arrived)
     at_pod = reached & (pod >= 0)
-    busy = at_pod & ~(started == arrived)
+    reason = calls["reason"][sel]
+    turned_away = np.isin(reason, (FAULT_ERROR, FAULT_OUTAGE, NOT_SERVING))  # never queued
+    busy = at_pod & ((started > arrived) | (np.isnan(started) & ~turned_away))
     waits = (started - arrived)[~np.isnan(started)]
     ok = status == OK
     latency = (calls["ended_s"][sel] - calls["sent_s"][sel])[ok]

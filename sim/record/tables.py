@@ -91,6 +91,8 @@ def timeseries_frame(samples: dict, calls: dict, pods: PodIntervals, names: list
             "cpu_utilization": np.where(np.isfinite(utilization), utilization, np.nan),
             "queue_length": samples["queue_length"][rows].astype(int),
             "in_flight": samples["in_flight"][rows].astype(int),
+            "breakers_open": samples["breakers_open"][rows].astype(int),
+            "breakers_half_open": samples["breakers_half_open"][rows].astype(int),
         }))
     if not frames:
         return pd.DataFrame(columns=["t_s", "service"])

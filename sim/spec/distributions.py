@@ -229,6 +229,15 @@ class Empirical(_Dist):
         self._sorted = np.sort(np.asarray(values, dtype=float))
         return self
 
+    def __eq__(self, other: object) -> bool:
+        # pydantic compares private attributes with ==, which numpy arrays
+        # cannot answer with one bool: compare the fields and the data instead.
+        if not isinstance(other, Empirical):
+            return NotImplemented
+        return self.__dict__ == other.__dict__ and np.array_equal(self._sorted, other._sorted)
+
+    __hash__ = None  # holds lists: unhashable, as before
+
     def mean(self) -> float:
         return float(self._sorted.mean())
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, Optional
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from .base import NonNegDuration, PosDuration, Spec
 from .control import ClusterSpec, RolloutSpec
@@ -47,11 +47,15 @@ class Scenario(Spec):
             raise ValueError(f"a workload and a service share the name(s) {clash}")
         return self
 
-    @model_validator(mode="after")
-    def _window(self):
-        if self.warmup >= self.duration:
-            raise ValueError(f"warmup ({self.warmup}) must be shorter than duration ({self.duration})")
-        return self
+    @field_validator("warmup")
+    @classmethod
+    def _window(cls, warmup: float, info: ValidationInfo) -> float:
+        # A field validator (``duration`` is validated first), so the problem is
+        # reported at ``warmup`` with its value, alongside any other problem.
+        duration = info.data.get("duration")
+        if duration is not None and warmup >= duration:
+            raise ValueError(f"must be shorter than duration ({duration:g} s)")
+        return warmup
 
     @property
     def window_s(self) -> float:
@@ -59,5 +63,10 @@ class Scenario(Spec):
         return self.duration - self.warmup
 
     def to_dict(self) -> dict[str, Any]:
-        """The resolved scenario (defaults filled, units in seconds and cores)."""
-        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+        """The resolved scenario (defaults filled, units in seconds and cores).
+
+        ``None`` values are kept: some mean something (``queue: null`` is an
+        unbounded queue, whose default is 128), so dropping them would not
+        load back to the same scenario.
+        """
+        return self.model_dump(mode="json", by_alias=True)

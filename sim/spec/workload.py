@@ -80,6 +80,18 @@ class Arrivals(Spec):
                 raise ValueError(f"cannot read trace {self.trace}: {exc.strerror or exc}") from None
         return self
 
+    def __eq__(self, other: object) -> bool:
+        # the private trace data is a numpy array: compare it with array_equal
+        # (pydantic's default == on private attributes raises for arrays).
+        if not isinstance(other, Arrivals):
+            return NotImplemented
+        mine, theirs = self._trace_data, other._trace_data
+        same_data = (mine is None and theirs is None) or (
+            mine is not None and theirs is not None and np.array_equal(mine, theirs))
+        return self.__dict__ == other.__dict__ and self._trace_kind == other._trace_kind and same_data
+
+    __hash__ = None  # holds lists: unhashable, as before
+
     def rate_points(self) -> Optional[tuple[np.ndarray, np.ndarray]]:
         """(times_s, rates) of the rate function, or None for a timestamp trace."""
         if self.rate is not None:

@@ -115,3 +115,10 @@ def test_ranked_within_each_point_by_direction():
         (0, "b", 1), (0, "c", 2), (0, "a", 3), (1, "a", 1), (1, "c", 2), (1, "b", 3)]
     high = ranked(summarize(table, metrics=["m"]), direction="maximize")
     assert list(high["arm"]) == ["a", "c", "b", "b", "c", "a"]
+
+
+def test_one_arm_ranks_the_design_points():
+    rows = [{"arm": "default", "point": p, "replication": r, "status": "ok", "m": v}
+            for p, v in enumerate([2.0, 1.0, 3.0]) for r in range(2)]
+    table = ranked(summarize(pd.DataFrame(rows), metrics=["m"]))
+    assert list(table["point"]) == [1, 0, 2] and list(table["rank"]) == [1, 2, 3]

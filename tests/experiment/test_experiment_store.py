@@ -22,8 +22,8 @@ from conftest import REPO, experiment, mmc_scenario, subprocess_env, without_wal
 
 
 def _slow_experiment() -> dict:
-    # 2 arms x 2 rates x 6 replications = 24 runs of ~15k requests each
-    return experiment(scenario=mmc_scenario(rate=8.0, servers=5, duration=1800.0),
+    # 2 arms x 2 rates x 6 replications = 24 runs of ~8k requests each
+    return experiment(scenario=mmc_scenario(rate=8.0, servers=5, duration=1000.0),
                       replications=6, factors={"workload.clients.arrivals.rate": [7.0, 8.0]})
 
 
@@ -65,6 +65,32 @@ def test_sigkill_mid_sweep_then_resume_equals_uninterrupted(tmp_path: Path):
     pd.testing.assert_frame_equal(without_wall(read_table(out)), without_wall(fresh))
 
 
+def test_ctrl_c_stops_cleanly_keeping_finished_runs(tmp_path: Path):
+    path = tmp_path / "exp.yaml"
+    path.write_text(yaml.safe_dump(_slow_experiment()))
+    out = tmp_path / "out"
+    child = subprocess.Popen([sys.executable, "-m", "sim.cli", "sweep", str(path), "--out", str(out),
+                              "--jobs", "2", "--no-progress"], cwd=REPO, env=subprocess_env(),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and child.poll() is None:
+            if (out / "runs").exists() and len(list((out / "runs").glob("*.json"))) >= 2:
+                break
+            time.sleep(0.02)
+        os.killpg(child.pid, signal.SIGINT)               # what a terminal's Ctrl-C does
+        _, err = child.communicate(timeout=120)
+    finally:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGKILL)
+    stored = len(list((out / "runs").glob("*.json")))
+    assert child.returncode == 130, err.decode()
+    assert "Traceback" not in err.decode()
+    assert f"interrupted: {stored} of 24 runs stored" in err.decode()
+    assert len(read_table(out)) == stored < 24
+    assert not (out / "report.md").exists()
+
+
 def test_manifest_and_refusing_another_experiment(tmp_path: Path, capsys):
     path = tmp_path / "exp.yaml"
     path.write_text(yaml.safe_dump(experiment(replications=2)))
@@ -95,6 +121,14 @@ def test_manifest_and_refusing_another_experiment(tmp_path: Path, capsys):
     assert sorted(seen) == ["c4.p000.r002", "c5.p000.r002"]
     assert len(grown) == 6
     pd.testing.assert_frame_equal(without_wall(grown[grown["replication"] < 2]), without_wall(first))
+
+    # what only changes the analysis may change on resume; nothing runs again
+    seen.clear()
+    path.write_text(yaml.safe_dump(experiment(replications=3, metrics=["goodput_rps"], baseline="c5")))
+    again = sim.sweep(path, out=out, jobs=1, resume=True, report=False, on_run=lambda r: seen.append(r))
+    assert seen == [] and len(again) == 6
+    assert json.loads((out / "manifest.json").read_text())["metrics"] == [
+        {"name": "goodput_rps", "direction": "maximize"}]
 
 
 def test_failing_run_is_recorded_and_the_rest_complete(tmp_path: Path, monkeypatch):
