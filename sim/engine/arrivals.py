@@ -54,7 +54,7 @@ def inverse_cumulative(times_s, rates, linear: bool, s: np.ndarray) -> np.ndarra
     knots = _knot_cumulative(times, rates, linear)
     out = np.full(s.shape, np.inf)
     before = s < knots[0]
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         out[before] = s[before] / rates[0]
         i = np.clip(np.searchsorted(knots, s, side="right") - 1, 0, len(times) - 1)
         d = s - knots[i]

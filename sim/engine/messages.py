@@ -1,4 +1,5 @@
-"""What travels: an external :class:`Request` and the :class:`Attempt` of a call.
+"""What travels: the :class:`Attempt` of a call (an external request is the
+workload's call, see :mod:`sim.engine.workload`).
 
 An attempt is one try on one hop. It is also the unit of work at the pod that
 serves it: it holds a worker there, computes, and may make downstream calls.
@@ -16,31 +17,6 @@ from .status import NONE, OK, UNFINISHED
 
 NAN = float("nan")
 INF = float("inf")
-
-
-class Request:
-    """An external request from a workload; ends exactly once, in its source's log."""
-
-    __slots__ = ("id", "source", "arrival_s")
-
-    def __init__(self, request_id: int, source, arrival_s: float):
-        self.id = request_id
-        self.source = source
-        self.arrival_s = arrival_s
-
-    def child_done(self, call) -> None:
-        source = self.source
-        source.log.end(self.id, source.clock.env._now, call.status, call.attempts)
-
-
-class ClosedLoopRequest(Request):
-    """A request of a closed-loop user, who thinks again once it ends."""
-
-    __slots__ = ()
-
-    def child_done(self, call) -> None:
-        Request.child_done(self, call)
-        self.source.think_again()
 
 
 class Attempt:

@@ -46,7 +46,7 @@ class Pod:
                  "_heap", "computing", "_vtime", "_t_last", "_alarm", "_seq",
                  "gate", "arrivals", "phase", "ready", "serving", "container", "restarts",
                  "created_s", "started_s", "ready_since_s", "node", "revision", "draining",
-                 "on_drained", "faults", "metric", "cpu_request", "bound_s", "hung")
+                 "on_drained", "faults", "metric", "cpu_request", "bound_s", "hung", "_wake")
 
     def __init__(self, pod_id: int, name: str, service, clock: Clock, *, cpu_cores: float,
                  workers: int, queue_limit: Optional[int], revision: int = 0,
@@ -68,6 +68,7 @@ class Pod:
         self._vtime = 0.0
         self._t_last = clock.env.now
         self._alarm: Optional[Alarm] = None
+        self._wake = (self._on_alarm,)
         self._seq = 0
         self.gate = None
         self.arrivals = 0
@@ -175,7 +176,13 @@ class Pod:
         if alarm is None or due < alarm.at:
             if alarm is not None:
                 alarm.callbacks = ()
-            self._alarm = self.clock.alarm_in(due - now, self._on_alarm)
+            # Clock.alarm_in, inlined: this runs once per request
+            self._alarm = alarm = Alarm()
+            alarm.callbacks = alarm.fn = self._wake
+            alarm._ok = True
+            alarm.at = due
+            clock = self.clock
+            heappush(clock._queue, (due, 1, next(clock._eid), alarm))
 
     def _arm(self, now: float) -> None:
         """Make sure an alarm fires no later than the next completion."""

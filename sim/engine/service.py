@@ -58,7 +58,7 @@ class Service:
             return
         endpoints = self.routable
         if endpoints:
-            pod = self.lb.pick(endpoints)
+            pod = self.lb.pick(endpoints) if len(endpoints) > 1 else endpoints[0]
             pod.arrivals += 1
             pod.accept(att)
         else:

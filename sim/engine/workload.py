@@ -1,11 +1,19 @@
 """Traffic sources: open loop (arrival times decided in advance) and closed
-loop (users who think, send one request, wait for it, and think again)."""
+loop (users who think, send one request, wait for it, and think again).
+
+A source is the parent of the calls it starts: when one ends
+(``child_done``) the request it carries (``call.request_id``) ends in the
+requests log, exactly once.
+"""
 from __future__ import annotations
 
+from heapq import heappush
 from typing import Iterator
 
 from .clock import Clock
-from .messages import INF, ClosedLoopRequest, Request
+from .messages import INF
+
+MIN_RETRY_THINK_S = 1e-3
 
 
 class OpenLoop:
@@ -32,15 +40,19 @@ class OpenLoop:
             self.clock.event_in(first - self.clock.env._now, self)
 
     def _arrive(self, _event) -> None:
-        now = self.clock.env._now
+        clock = self.clock
+        now = clock.env._now
         following = next(self.times, None)
         if following is not None:
-            self.callbacks = self._next
-            self.clock.event_in(following - now, self)
+            self.callbacks = self._next  # inlined Clock.event_in: one arrival, one event
+            heappush(clock._queue, (following, 1, next(clock._eid), self))
         self.issued += 1
-        request = Request(self.log.arrive(self.index, now), self, now)
         site = self.site
-        site.call_class(site, request, request.id, INF).start()
+        site.call_class(site, self, self.log.arrive(self.index, now), INF).start()
+
+    def child_done(self, call) -> None:
+        """A request ended: record its end, status and attempts."""
+        self.log.end(call.request_id, self.clock.env._now, call.status, call.attempts)
 
 
 class ClosedLoop:
@@ -69,8 +81,20 @@ class ClosedLoop:
     def _arrive(self, _unused) -> None:
         now = self.clock.env._now
         self.issued += 1
-        request = ClosedLoopRequest(self.log.arrive(self.index, now), self, now)
-        self.site.new_call(request, request.id).start()
+        self.site.new_call(self, self.log.arrive(self.index, now)).start()
 
-    def think_again(self) -> None:
-        self.clock.call_in(next(self.think), self._arrive, None)
+    def child_done(self, call) -> None:
+        """The user's request ended: record it; the user thinks, then sends the next.
+
+        A request answered in zero simulated time (an instant rejection with
+        no network latency) is followed by at least ``MIN_RETRY_THINK_S``:
+        with zero think time the user would otherwise spin without time ever
+        advancing. Requests that take any time are followed by the think time
+        exactly.
+        """
+        now = self.clock.env._now
+        self.log.end(call.request_id, now, call.status, call.attempts)
+        think = next(self.think)
+        if think < MIN_RETRY_THINK_S and self.log.arrival_s[call.request_id] == now:
+            think = MIN_RETRY_THINK_S
+        self.clock.call_in(think, self._arrive, None)

@@ -199,7 +199,10 @@ def _read_values(path: Path, column: Any) -> list[float]:
         index = header.index(column)
     elif isinstance(column, int):
         index = column
-    values = [float(row[index]) for row in rows]
+    try:
+        values = [float(row[index]) for row in rows]
+    except (ValueError, IndexError) as exc:
+        raise ValueError(f"{path}: every row needs a number in column {column or 0} ({exc})") from None
     if not values or min(values) < 0 or not all(math.isfinite(v) for v in values):
         raise ValueError(f"{path}: values must be finite and >= 0")
     return values
@@ -226,6 +229,7 @@ class Empirical(_Dist):
                 values = _read_values(path, self.column)
             except OSError as exc:
                 raise ValueError(f"cannot read {self.file}: {exc.strerror or exc}") from None
+            object.__setattr__(self, "file", str(path.resolve()))  # resolved scenario loads anywhere
         self._sorted = np.sort(np.asarray(values, dtype=float))
         return self
 

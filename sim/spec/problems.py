@@ -115,6 +115,9 @@ def problems_from(error: ValidationError, root: type[BaseModel], prefix: str = "
     problems = []
     for item in error.errors(include_url=False):
         loc = tuple(item["loc"])
+        if len(loc) >= 2 and loc[-2] == "dist:constant" and loc[-1] == "value" \
+                and not isinstance(item.get("input"), dict):
+            loc = loc[:-2]  # a bare duration: point at the field, not its inner 'value'
         path = join_path(prefix, *[p for p in loc if not _is_tag(p)])
         message = _message(item, root, loc)
         if item["type"] in ("missing",):

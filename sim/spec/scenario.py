@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, Optional
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
 
 from .base import NonNegDuration, PosDuration, Spec
 from .control import ClusterSpec, RolloutSpec
@@ -65,8 +65,32 @@ class Scenario(Spec):
     def to_dict(self) -> dict[str, Any]:
         """The resolved scenario (defaults filled, units in seconds and cores).
 
-        ``None`` values are kept: some mean something (``queue: null`` is an
-        unbounded queue, whose default is 128), so dropping them would not
-        load back to the same scenario.
+        A ``None`` is left out only where it is the field's default (leaving it
+        out loads back the same); elsewhere it means something and is kept
+        (``queue: null`` is an unbounded queue; the default is 128).
         """
-        return self.model_dump(mode="json", by_alias=True)
+        return _drop_default_nones(self, self.model_dump(mode="json", by_alias=True))
+
+
+def _drop_default_nones(model: BaseModel, data: dict) -> dict:
+    """Remove from ``data`` (``model`` dumped by alias) the None values of fields
+    whose default is None, recursing into nested models, lists and mappings."""
+    for name, info in type(model).model_fields.items():
+        key = info.serialization_alias or info.alias or name
+        if key not in data:
+            continue
+        value = getattr(model, name)
+        if value is None:
+            if info.default is None:
+                del data[key]
+        elif isinstance(value, BaseModel):
+            _drop_default_nones(value, data[key])
+        elif isinstance(value, (list, tuple)):
+            for item, dumped in zip(value, data[key]):
+                if isinstance(item, BaseModel):
+                    _drop_default_nones(item, dumped)
+        elif isinstance(value, dict):
+            for k, item in value.items():
+                if isinstance(item, BaseModel):
+                    _drop_default_nones(item, data[key][k])
+    return data

@@ -78,6 +78,7 @@ class Arrivals(Spec):
                 self._trace_kind, self._trace_data = _read_trace(path)
             except OSError as exc:
                 raise ValueError(f"cannot read trace {self.trace}: {exc.strerror or exc}") from None
+            object.__setattr__(self, "trace", str(path.resolve()))  # resolved scenario loads anywhere
         return self
 
     def __eq__(self, other: object) -> bool:
