@@ -56,7 +56,9 @@ def inverse_cumulative(times_s, rates, linear: bool, s: np.ndarray) -> np.ndarra
     before = s < knots[0]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         out[before] = s[before] / rates[0]
-        i = np.clip(np.searchsorted(knots, s, side="right") - 1, 0, len(times) - 1)
+        # the segment with knots[i] < s <= knots[i+1]: an arrival exactly on a
+        # knot belongs to the segment that ends there (a zero-rate gap may follow)
+        i = np.clip(np.searchsorted(knots, s, side="left") - 1, 0, len(times) - 1)
         d = s - knots[i]
         rate_i = rates[i]
         if linear:

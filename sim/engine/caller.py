@@ -96,6 +96,15 @@ def late_reason(server_status: int, server_reason: int) -> int:
     return server_reason
 
 
+def record_late_answer(att: Attempt, status: int, reason: int) -> None:
+    """The server answered an attempt whose caller had already given up:
+    nobody is waiting; write its row, saying what became of the work."""
+    if att.reason == NONE:  # the caller timed out (a cancel or lost hedge says so itself)
+        att.reason = late_reason(status, reason)
+    site = att.call.site
+    site.log.closed(att, site.caller_index, site.service_index)
+
+
 class Call:
     """A plain logical call: one attempt, no policy; reports to its parent once."""
 
@@ -125,10 +134,7 @@ class Call:
         """The server side of ``att`` is over (served, rejected, failed)."""
         att.server_closed = True
         if att.caller_closed:
-            if att.reason == NONE:
-                att.reason = late_reason(status, reason)
-            site = self.site
-            site.log.closed(att, site.caller_index, site.service_index)
+            record_late_answer(att, status, reason)
             return
         att.status = status
         att.reason = reason

@@ -29,7 +29,7 @@ from ..policies.breaker import CircuitBreaker
 from ..policies.budgets import make_budget
 from ..policies.bulkhead import SemaphoreBulkhead, ThreadPoolBulkhead
 from ..policies.throttle import AdaptiveThrottle
-from .caller import Call, late_reason
+from .caller import Call, record_late_answer
 from .clock import DeadlineQueue, cancel
 from .messages import INF, Attempt
 from .program import cancel_work
@@ -123,48 +123,33 @@ class Clients:
             return "service"
         return caller_pod.id
 
-    def breaker(self, caller_pod):
-        spec = self.policy.breaker_spec
+    def _component(self, store: dict, spec, caller_pod, build):
+        """The instance of one policy component for a caller, made on first use."""
         if spec is None:
             return None
         key = self._key(spec, caller_pod)
-        found = self._breakers.get(key)
+        found = store.get(key)
         if found is None:
-            owner = caller_pod if key != "service" else None
-            found = self._breakers[key] = CircuitBreaker(
-                **spec.model_dump(exclude={"scope"}),
-                on_transition=lambda t, old, new: self._on_transition(owner, old, new, t))
+            found = store[key] = build(spec, caller_pod if key != "service" else None)
         return found
+
+    def breaker(self, caller_pod):
+        def build(spec, owner):
+            return CircuitBreaker(**spec.model_dump(exclude={"scope"}),
+                                  on_transition=lambda t, old, new: self._on_transition(owner, old, new, t))
+        return self._component(self._breakers, self.policy.breaker_spec, caller_pod, build)
 
     def budget(self, caller_pod):
-        spec = self.policy.budget_spec
-        if spec is None:
-            return None
-        key = self._key(spec, caller_pod)
-        found = self._budgets.get(key)
-        if found is None:
-            found = self._budgets[key] = make_budget(spec.model_dump())
-        return found
+        return self._component(self._budgets, self.policy.budget_spec, caller_pod,
+                               lambda spec, _owner: make_budget(spec.model_dump()))
 
     def bulkhead(self, caller_pod):
-        spec = self.policy.bulkhead_spec
-        if spec is None:
-            return None
-        key = self._key(spec, caller_pod)
-        found = self._bulkheads.get(key)
-        if found is None:
-            found = self._bulkheads[key] = Bulkhead(spec)
-        return found
+        return self._component(self._bulkheads, self.policy.bulkhead_spec, caller_pod,
+                               lambda spec, _owner: Bulkhead(spec))
 
     def throttle(self, caller_pod):
-        spec = self.policy.throttle_spec
-        if spec is None:
-            return None
-        key = self._key(spec, caller_pod)
-        found = self._throttles.get(key)
-        if found is None:
-            found = self._throttles[key] = AdaptiveThrottle(spec.k, spec.window)
-        return found
+        return self._component(self._throttles, self.policy.throttle_spec, caller_pod,
+                               lambda spec, _owner: AdaptiveThrottle(spec.k, spec.window))
 
     def open_breakers(self) -> tuple[int, int]:
         """(open, half_open) breakers on this edge now."""
@@ -323,10 +308,7 @@ class ResilientCall(Call):
     def respond(self, att: Attempt, status: int, reason: int) -> None:
         att.server_closed = True
         if att.caller_closed:
-            if att.reason == NONE:  # a timeout: say what became of the work
-                att.reason = late_reason(status, reason)
-            site = self.site
-            site.log.closed(att, site.caller_index, site.service_index)
+            record_late_answer(att, status, reason)
             return
         att.status = status
         att.reason = reason
