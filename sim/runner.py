@@ -51,6 +51,8 @@ def _result(spec, seed: int, model: Model, recorder: Recorder, wall_s: float) ->
                               "nodes_final": len(model.cluster.nodes),
                               "cost": model.cluster.node_hours() * spec.cluster.node_cost_per_hour}
     summary["pod_seconds"] = sum(s["pod_seconds"] for s in summary["services"].values())
+    attempts = sum(s["attempts"] for s in summary["services"].values())
+    summary["hops_per_request"] = attempts / in_window if in_window else None
     summary["memory"] = {"request_bytes": recorder.requests.nbytes, "call_bytes": recorder.calls.nbytes}
     return Result(spec, summary, raw, model.names, len(model.services), pod_names, pods,
                   recorder.events, cpu_request)
