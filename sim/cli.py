@@ -66,7 +66,9 @@ def cmd_sweep(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="podsim", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="podsim", description="Simulate elastic microservice clusters: run a scenario, "
+                                   "check one, sweep an experiment, benchmark the simulator.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="simulate one scenario and print its summary")

@@ -310,13 +310,8 @@ class ResilientCall(Call):
         if att.caller_closed:
             record_late_answer(att, status, reason)
             return
-        att.status = status
-        att.reason = reason
-        site = self.site
-        if site.latency is None and site.extra_latency is None:
-            self.on_reply(att)
-        else:
-            site.reply(att)
+        att.status, att.reason = status, reason
+        self.site.reply(att)  # over the network, or straight to on_reply without latency
 
     def on_reply(self, att: Attempt) -> None:
         if att.caller_closed:

@@ -11,6 +11,7 @@ YAML forms: a bare duration is a constant; otherwise a mapping with ``dist``.
 """
 from __future__ import annotations
 
+import abc
 import csv
 import math
 from pathlib import Path
@@ -32,14 +33,17 @@ class _Dist(Spec):
 
     weight: Optional[float] = Field(None, gt=0)
 
-    def mean(self) -> float:  # pragma: no cover - every subclass overrides
-        raise NotImplementedError
+    @abc.abstractmethod
+    def mean(self) -> float:
+        """Expected value (seconds)."""
 
-    def variance(self) -> float:  # pragma: no cover - every subclass overrides
-        raise NotImplementedError
+    @abc.abstractmethod
+    def variance(self) -> float:
+        """Variance (seconds squared)."""
 
-    def quantile(self, u: np.ndarray) -> np.ndarray:  # pragma: no cover
-        raise NotImplementedError
+    @abc.abstractmethod
+    def quantile(self, u: np.ndarray) -> np.ndarray:
+        """Inverse CDF at ``u`` (uniforms in [0, 1)), vectorized."""
 
     def scv(self) -> float:
         """Squared coefficient of variation, Var/mean^2 (0 for a constant)."""
