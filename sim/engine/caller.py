@@ -9,6 +9,7 @@ that cost.
 """
 from __future__ import annotations
 
+from heapq import heappush
 from typing import Iterator, Optional
 
 from .clock import Clock
@@ -55,22 +56,19 @@ class CallSite:
     def new_call(self, parent, request_id: int, deadline_s: float = INF) -> "Call":
         return self.call_class(self, parent, request_id, deadline_s)
 
-    def _delay(self) -> float:
-        delay = next(self.latency) if self.latency is not None else 0.0
-        if self.extra_latency is not None:
-            delay += next(self.extra_latency)
-        return delay
-
     def send(self, att: Attempt) -> None:
         """Deliver an attempt to the callee after one network hop."""
         self.opened(att)
         if self.latency is None and self.extra_latency is None:
             self.service.receive(att)
             return
-        delay = self._delay()
+        delay = next(self.latency) if self.latency is not None else 0.0
+        if self.extra_latency is not None:
+            delay += next(self.extra_latency)
         if delay > 0.0:
             att.callbacks = self._to_service
-            self.clock.event_in(delay, att)
+            clock = self.clock
+            heappush(clock._queue, (clock.env._now + delay, 1, next(clock._eid), att))
         else:
             self.service.receive(att)
 
@@ -79,10 +77,13 @@ class CallSite:
         if self.latency is None and self.extra_latency is None:
             att.call.on_reply(att)
             return
-        delay = self._delay()
+        delay = next(self.latency) if self.latency is not None else 0.0
+        if self.extra_latency is not None:
+            delay += next(self.extra_latency)
         if delay > 0.0:
             att.callbacks = (att.call.on_reply,)
-            self.clock.event_in(delay, att)
+            clock = self.clock
+            heappush(clock._queue, (clock.env._now + delay, 1, next(clock._eid), att))
         else:
             att.call.on_reply(att)
 

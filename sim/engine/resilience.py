@@ -316,11 +316,17 @@ class ResilientCall(Call):
     def on_reply(self, att: Attempt) -> None:
         if att.caller_closed:
             return
-        self._close_caller(att)
+        site = self.site  # _close_caller, inlined (once per attempt)
+        att.ended_s = site.clock.env._now
+        att.caller_closed = True
+        self.outstanding -= 1
+        self.attempts_live.remove(att)
+        site.log.closed(att, site.caller_index, site.service_index)  # the server closed first
         status = att.status
         if status == OK:
             if not self.done:  # settle the success before freeing the bulkhead permit,
-                self._abandon_others(HEDGE_LOST)  # which may start a waiting hedge
+                if self.attempts_live:  # which may start a waiting hedge
+                    self._abandon_others(HEDGE_LOST)
                 self._end(OK, NONE)
             self._account(att, status)
         else:
@@ -360,7 +366,7 @@ class ResilientCall(Call):
         if self.throttle is not None and status in (OK, ERROR):
             self.throttle.on_accepted(now)
         pod = att.pod
-        if pod is not None:
+        if pod is not None and self.site.service.outlier is not None:
             self.site.service.observe_result(pod, status == OK)
 
     def _abandon_others(self, reason: int) -> None:
@@ -429,11 +435,15 @@ class ResilientCall(Call):
             site.log.closed(att, site.caller_index, site.service_index)
 
     def _end(self, status: int, reason: int) -> None:
-        self._drop_waiters()
+        if self.bulkhead is not None:
+            self._drop_waiters()
         self.done = True
-        cancel(self.timer)
-        cancel(self.hedge_timer)
-        self.timer = self.hedge_timer = None
+        if self.timer is not None:
+            cancel(self.timer)
+            self.timer = None
+        if self.hedge_timer is not None:
+            cancel(self.hedge_timer)
+            self.hedge_timer = None
         if self.budget is not None:
             self.budget.on_call_done(self.site.clock.env._now, status == OK, self.retries,
                                      self.last_after_timeout)

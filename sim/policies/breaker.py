@@ -152,11 +152,13 @@ class _StateMetrics:
         self.not_permitted_calls = 0
 
     def record(self, now_s: float, duration_s: float, ok: bool) -> str:
-        self.window.record(now_s, not ok, duration_s > self.slow_duration_s)
-        failure, slow = self.failure_rate(), self.slow_call_rate()
-        if failure == -1.0 or slow == -1.0:
+        window = self.window
+        window.record(now_s, not ok, duration_s > self.slow_duration_s)
+        calls = window.calls
+        if calls == 0 or calls < self.minimum_calls:  # rates undefined (-1)
             return _BELOW_MINIMUM
-        if failure >= self.failure_threshold or slow >= self.slow_threshold:
+        if window.failed * 100.0 / calls >= self.failure_threshold \
+                or window.slow * 100.0 / calls >= self.slow_threshold:
             return _ABOVE
         return _BELOW
 
@@ -275,6 +277,11 @@ class CircuitBreaker:
     # ------------------------------------------------------------------- calls
     def advance(self, now_s: float) -> None:
         """Apply the timer-driven transitions due at or before ``now_s``."""
+        if self._state == CLOSED:  # no timer transition from CLOSED: just age the window
+            if now_s > self._now_s:
+                self._now_s = now_s
+                self._metrics.window.move_to(now_s)
+            return
         due_s = self.next_deadline_s
         while due_s is not None and due_s <= now_s:
             if self._state == OPEN:
@@ -307,7 +314,8 @@ class CircuitBreaker:
 
     def on_result(self, now_s: float, duration_s: float, ok: bool) -> None:
         """Record a finished call (``ok`` False = failure) of ``duration_s`` seconds."""
-        _check_float("duration_s", duration_s, 0.0)
+        if not 0.0 <= duration_s < math.inf:  # also rejects NaN (the hot path: no full check)
+            _check_float("duration_s", duration_s, 0.0)
         self.advance(now_s)
         result = self._metrics.record(self._now_s, duration_s, ok)
         if self._state == OPEN:

@@ -43,8 +43,11 @@ OUTCOMES = ("ok", "error", "timeout", "rejected", "cancelled")
 parent): no status was received, so it neither earns nor costs tokens."""
 
 
+_OUTCOME_SET = frozenset(OUTCOMES)
+
+
 def _check_outcome(outcome: str) -> str:
-    if outcome not in OUTCOMES:
+    if outcome not in _OUTCOME_SET:
         raise ValueError(f"outcome must be one of {OUTCOMES}, got {outcome!r}")
     return outcome
 
@@ -88,7 +91,8 @@ class RetryBudget(abc.ABC):
     def on_call_done(self, now_s: float, ok: bool, retries: int,
                      last_retry_after_timeout: bool = False) -> None:
         """The logical call ended (``retries`` = retries granted to it)."""
-        _count("retries", retries)
+        if type(retries) is not int or retries < 0:
+            _count("retries", retries)
 
 
 class EnvoyRetryBudget(RetryBudget):
