@@ -102,7 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="throughput against a bare SimPy M/M/c")
     bench.add_argument("--json", action="store_true", help="print one JSON object")
     bench.add_argument("--requests", type=int, default=200_000)
-    bench.add_argument("--repeats", type=int, default=3, help="best of N (noisy machines)")
+    bench.add_argument("--repeats", type=int, default=5,
+                       help="best of N, baseline and simulator alternating (noisy machines)")
     bench.add_argument("--reference", help="scenario for the reference figure")
     bench.add_argument("--sweep", action="store_true",
                        help="instead: sweep speedup from 1 to 2 jobs and per-run overhead")

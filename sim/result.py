@@ -7,7 +7,7 @@ import json
 import os
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Union
+from typing import Union
 
 import pandas as pd
 import yaml
@@ -71,8 +71,3 @@ def _atomic_text(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text)
     os.replace(tmp, path)
-
-
-def jsonable(value: Any) -> Any:
-    """Plain JSON types (numpy scalars become Python numbers)."""
-    return json.loads(json.dumps(value, default=float))

@@ -137,21 +137,8 @@ class Call:
         if att.caller_closed:
             record_late_answer(att, status, reason)
             return
-        att.status = status
-        att.reason = reason
-        site = self.site
-        if site.latency is not None or site.extra_latency is not None:
-            site.reply(att)
-            return
-        att.ended_s = site.clock.env._now  # no hop back: on_reply, inlined
-        att.caller_closed = True
-        site.log.closed(att, site.caller_index, site.service_index)
-        if site.service.outlier is not None and att.pod is not None:
-            site.service.observe_result(att.pod, status == OK)
-        self.status = status
-        self.reason = reason
-        self.done = True
-        self.parent.child_done(self)
+        att.status, att.reason = status, reason
+        self.site.reply(att)  # over the network, or straight to on_reply without latency
 
     def on_reply(self, att: Attempt) -> None:
         """The answer to ``att`` reached the caller."""

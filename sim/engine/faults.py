@@ -16,8 +16,6 @@ including pods created while it lasts. Each fault is recorded as
 """
 from __future__ import annotations
 
-from typing import Optional
-
 from .pod import RUNNING, TERMINATING
 from .status import ERROR, FAULT_ERROR, FAULT_OUTAGE
 

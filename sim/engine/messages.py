@@ -25,7 +25,7 @@ class Attempt:
     __slots__ = ("call", "no", "pod", "program", "sent_s", "arrived_s", "started_s",
                  "done_s", "ended_s", "status", "reason", "work_s", "step", "pending",
                  "failed", "cpu_seq", "caller_closed", "server_closed", "timer", "children",
-                 "halt", "deadline_s", "is_retry", "waiting", "callbacks")
+                 "halt", "deadline_s", "is_retry", "callbacks")
 
     _ok = True  # an attempt in transit is its own SimPy event (see Clock.event_in)
 

@@ -46,7 +46,7 @@ class Pod:
                  "_heap", "computing", "_vtime", "_t_last", "_alarm", "_seq",
                  "gate", "arrivals", "phase", "ready", "serving", "container", "restarts",
                  "created_s", "started_s", "ready_since_s", "node", "revision", "draining",
-                 "on_drained", "faults", "metric", "cpu_request", "bound_s", "hung", "_wake")
+                 "on_drained", "faults", "metric", "cpu_request", "bound_s", "hung")
 
     def __init__(self, pod_id: int, name: str, service, clock: Clock, *, cpu_cores: float,
                  workers: int, queue_limit: Optional[int], revision: int = 0,
@@ -68,7 +68,6 @@ class Pod:
         self._vtime = 0.0
         self._t_last = clock.env.now
         self._alarm: Optional[Alarm] = None
-        self._wake = (self._on_alarm,)
         self._seq = 0
         self.gate = None
         self.arrivals = 0
@@ -153,17 +152,9 @@ class Pod:
     def compute(self, att, work_s: float) -> None:
         """Serve ``work_s`` core-seconds for ``att``; then ``att.program.proceed(att)``."""
         now = self.clock.env._now
+        self._advance(now)
         n = self.computing
         cores = self.cpu_cores
-        if n:
-            dt = now - self._t_last
-            if n <= cores:
-                self._vtime += dt
-                self.cpu_used_s += dt * n
-            else:
-                self._vtime += dt * cores / n
-                self.cpu_used_s += dt * cores
-        self._t_last = now
         self._seq = seq = self._seq + 1
         att.cpu_seq = seq
         work_s *= self.slowdown
@@ -176,13 +167,7 @@ class Pod:
         if alarm is None or due < alarm.at:
             if alarm is not None:
                 alarm.callbacks = ()
-            # Clock.alarm_in, inlined: this runs once per request
-            self._alarm = alarm = Alarm()
-            alarm.callbacks = alarm.fn = self._wake
-            alarm._ok = True
-            alarm.at = due
-            clock = self.clock
-            heappush(clock._queue, (due, 1, next(clock._eid), alarm))
+            self._alarm = self.clock.alarm_in(due - now, self._on_alarm)
 
     def _arm(self, now: float) -> None:
         """Make sure an alarm fires no later than the next completion."""
@@ -206,15 +191,8 @@ class Pod:
     def _on_alarm(self, _unused) -> None:
         now = self.clock.env._now
         self._alarm = None
+        self._advance(now)
         n, cores = self.computing, self.cpu_cores
-        dt = now - self._t_last
-        if n <= cores:
-            self._vtime += dt
-            self.cpu_used_s += dt * n
-        else:
-            self._vtime += dt * cores / n
-            self.cpu_used_s += dt * cores
-        self._t_last = now
         heap, limit = self._heap, self._vtime + _EPS_WORK
         finished = None
         while heap and heap[0][0] <= limit:
@@ -243,15 +221,6 @@ class Pod:
                 att.program.proceed(att)
         else:
             finished.program.proceed(finished)
-
-    def stop_computing(self, att) -> None:
-        """Withdraw ``att`` from the CPU (cancelled or killed)."""
-        if att.cpu_seq:
-            now = self.clock.env._now
-            self._advance(now)
-            att.cpu_seq = 0
-            self.computing -= 1
-            self._arm(now)
 
     def set_cpu(self, cores: float) -> None:
         """Change the CPU limit now (capacity faults); running work re-paces."""

@@ -111,7 +111,7 @@ class Prober:
         self.container_start_s = 0.0
 
     def on_container_start(self) -> None:
-        pod, now = self.pod, self.clock.now
+        now = self.clock.now
         for tracker in self.trackers.values():
             tracker.on_container_restart()
         self.container_start_s = now

@@ -22,14 +22,14 @@ default (``scope: pod``) or once per calling service (``scope: service``).
 from __future__ import annotations
 
 from collections import deque
-from typing import Iterator, Optional
+from typing import Optional
 
 from ..policies.backoff import make_backoff
 from ..policies.breaker import CircuitBreaker
 from ..policies.budgets import make_budget
 from ..policies.bulkhead import SemaphoreBulkhead, ThreadPoolBulkhead
 from ..policies.throttle import AdaptiveThrottle
-from .caller import Call, record_late_answer
+from .caller import Call
 from .clock import DeadlineQueue, cancel
 from .messages import INF, Attempt
 from .program import cancel_work
@@ -305,14 +305,6 @@ class ResilientCall(Call):
         self._try(True)
 
     # ------------------------------------------------------------ answers
-    def respond(self, att: Attempt, status: int, reason: int) -> None:
-        att.server_closed = True
-        if att.caller_closed:
-            record_late_answer(att, status, reason)
-            return
-        att.status, att.reason = status, reason
-        self.site.reply(att)  # over the network, or straight to on_reply without latency
-
     def on_reply(self, att: Attempt) -> None:
         if att.caller_closed:
             return

@@ -17,7 +17,6 @@ import matplotlib.ticker
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
 
 _FAIL_COLORS = {"timeout": "#d62728", "rejected": "#ff7f0e", "error": "#9467bd",
                 "breaker_open": "#8c564b", "throttled": "#e377c2", "budget_exhausted": "#7f7f7f",

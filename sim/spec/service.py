@@ -2,7 +2,7 @@
 probes and autoscaler."""
 from __future__ import annotations
 
-from typing import Annotated, Literal, Optional, Union
+from typing import Annotated, Literal, Optional
 
 from pydantic import BeforeValidator, Field, model_validator
 

@@ -4,7 +4,6 @@ closed loop (a fixed population of users with think time)."""
 from __future__ import annotations
 
 import csv
-import math
 from pathlib import Path
 from typing import Literal, Optional
 
@@ -106,16 +105,6 @@ class Arrivals(Spec):
 
     def timestamps(self) -> Optional[np.ndarray]:
         return self._trace_data.copy() if self._trace_kind == "timestamps" else None
-
-    def mean_rate(self, horizon_s: float) -> float:
-        """Average offered rate over [0, horizon_s] (for reports and sizing)."""
-        points = self.rate_points()
-        if points is None:
-            stamps = self.timestamps()
-            return float((stamps < horizon_s).sum() / horizon_s) if horizon_s > 0 else math.nan
-        from ..engine.arrivals import cumulative_rate
-        return float(cumulative_rate(points[0], points[1], self.linear, np.array([horizon_s]))[0]
-                     / horizon_s)
 
 
 class Workload(Spec):
