@@ -23,8 +23,8 @@ import pytest
 
 import sim
 
-CPU50 = {"type": "Resource",
-         "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}}}
+from scenario_helpers import CPU50, event_times
+
 DURATION = 400.0
 
 
@@ -50,14 +50,6 @@ def cluster_scenario(points, *, max_nodes=3, cost=None) -> dict:
             "hpa": {"minReplicas": 1, "maxReplicas": 6, "metrics": [CPU50],
                     "behavior": {"scaleDown": {"stabilizationWindowSeconds": 0}}}}},
         "cluster": cluster}
-
-
-def times(result, kind, pod=None) -> list[float]:
-    ev = result.events
-    sel = ev["kind"] == kind
-    if pod is not None:
-        sel &= ev["pod"].astype(str) == pod
-    return ev.loc[sel, "t_s"].tolist()
 
 
 def rows(result, kind) -> list[tuple]:
@@ -92,8 +84,8 @@ def test_pending_pods_wait_for_a_node_that_joins_after_the_provisioning_delay():
     assert rows(result, "pod_scheduled")[2:] == [(122.0, "web-2", "node-1"),
                                                  (122.0, "web-3", "node-1")]
     for pod in ("web-2", "web-3"):
-        assert times(result, "pod_started", pod) == [122.0]
-        assert times(result, "pod_ready", pod) == [122.0]
+        assert event_times(result, "pod_started", pod) == [122.0]
+        assert event_times(result, "pod_ready", pod) == [122.0]
     # while Pending they are replicas (the HPA counted them) but not ready
     ts = result.timeseries
     waiting = ts[(ts["t_s"] > 30) & (ts["t_s"] < 122)]
@@ -126,8 +118,8 @@ def test_max_nodes_reached_leaves_pods_pending():
     assert rows(result, "node_provisioning") == []
     assert rows(result, "node_added") == [(0.0, None, "node-0")]
     for pod in ("web-2", "web-3"):
-        assert times(result, "pod_scheduled", pod) == []
-        assert times(result, "pod_started", pod) == []
+        assert event_times(result, "pod_scheduled", pod) == []
+        assert event_times(result, "pod_started", pod) == []
     ts = result.timeseries
     late = ts[ts["t_s"] > 30]
     assert set(late["replicas"]) == {4} and set(late["ready_replicas"]) == {2}
@@ -144,8 +136,8 @@ def test_scale_down_deletes_pending_pods_first_and_the_late_node_is_removed():
     assert [(t, p) for t, p, _ in rows(result, "pod_terminating")] == \
         [(60.0, "web-2"), (60.0, "web-3"), (60.0, "web-1")]
     for pod in ("web-2", "web-3"):
-        assert times(result, "pod_scheduled", pod) == []
-        assert times(result, "pod_deleted", pod) == [60.0]
+        assert event_times(result, "pod_scheduled", pod) == []
+        assert event_times(result, "pod_deleted", pod) == [60.0]
     assert rows(result, "node_added") == [(0.0, None, "node-0"), (122.0, None, "node-1")]
     assert rows(result, "node_removed") == [(184.0, None, "node-1")]
     assert result.summary["cluster"]["node_hours"] == \
@@ -159,8 +151,8 @@ def test_without_a_cluster_block_capacity_is_unlimited():
     del spec["cluster"]
     result = sim.run(spec)
     assert rows(result, "pod_pending") == []
-    assert times(result, "pod_scheduled") == [0.0, 30.0, 30.0, 30.0]
-    assert times(result, "pod_ready") == [0.0, 30.0, 30.0, 30.0]
+    assert event_times(result, "pod_scheduled") == [0.0, 30.0, 30.0, 30.0]
+    assert event_times(result, "pod_ready") == [0.0, 30.0, 30.0, 30.0]
     assert "cluster" not in result.summary
 
 
@@ -183,7 +175,7 @@ def test_an_underused_node_is_drained_and_its_pod_replaced_elsewhere():
                                              (70.0, "web-2", "node-1")]
     assert rows(result, "node_removed") == [(70.0, None, "node-0")]
     assert rows(result, "pod_terminating") == [(70.0, "web-0", "evicted: node scale-down")]
-    assert times(result, "pod_created", "web-2") == [70.0]
+    assert event_times(result, "pod_created", "web-2") == [70.0]
     assert result.summary["services"]["web"]["replicas"]["final"] == 2
     assert result.summary["cluster"]["node_hours"] == pytest.approx((120 + 70) / 3600, abs=1e-12)
     assert set(result.requests["status"].astype(str)) == {"ok"}

@@ -37,34 +37,13 @@ from sim.engine.arrivals import arrival_times
 from sim.engine.rng import Streams
 from sim.record import logs as record_logs
 
-CPU50 = {"type": "Resource",
-         "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}}}
+from scenario_helpers import CPU50, approx, event_times, scenario, steps
+
 STATUSES = {"ok", "timeout", "rejected", "error", "breaker_open", "throttled", "budget_exhausted",
             "unfinished"}
 
 
 # ----------------------------------------------------------------------------- helpers
-def steps(*points) -> dict:
-    return {"profile": [{"at": 0, "rate": 0}] + [{"at": at, "rate": r} for at, r in points],
-            "process": "deterministic"}
-
-
-def scenario(name, duration, arrivals, service, *, sample_interval=1.0, **extra) -> dict:
-    spec = {"name": name, "duration": duration, "sample_interval": sample_interval,
-            "workload": {"load": {"target": "web", "arrivals": arrivals}},
-            "services": {"web": service}}
-    spec.update(extra)
-    return spec
-
-
-def times(result, kind, pod=None) -> list[float]:
-    ev = result.events
-    sel = ev["kind"] == kind
-    if pod is not None:
-        sel &= ev["pod"].astype(str) == pod
-    return ev.loc[sel, "t_s"].tolist()
-
-
 def pods_of(result, kind) -> list[tuple]:
     ev = result.events[result.events["kind"] == kind]
     return list(zip(ev["t_s"], ev["pod"].astype(str)))
@@ -74,10 +53,6 @@ def calls_view(result) -> list[tuple]:
     c = result.calls.sort_values(["sent_s"])
     return [(str(p) if p == p else None, s, e, str(st_), str(r))
             for p, s, e, st_, r in zip(c["pod"], c["sent_s"], c["ended_s"], c["status"], c["reason"])]
-
-
-def approx(values, expected):
-    return values == pytest.approx(expected, abs=1e-9)
 
 
 # ------------------------------------------------------------ 6. lifecycle, exact logs
@@ -112,8 +87,8 @@ def test_without_readiness_probe_a_pod_is_ready_before_its_app_listens():
     # Ready at 5 (container running), listening at 8.5: requests in [5, 8.5) reach
     # the pod and are refused (connection refused: rejected, not_serving).
     result = sim.run(slow_start())
-    assert times(result, "pod_started") == [5.0]
-    assert times(result, "pod_ready") == [5.0]
+    assert event_times(result, "pod_started") == [5.0]
+    assert event_times(result, "pod_ready") == [5.0]
     seen = defaultdict(list)
     for pod, sent, ended, status, reason in calls_view(result):
         if sent < 5.0:
@@ -261,8 +236,8 @@ def replay(result):
 def test_rolling_update_replaces_every_pod_within_surge_and_unavailable(
         surge, unavailable, max_pods, min_ready):
     result = sim.run(rolling(surge, unavailable))
-    started = times(result, "rollout_started")
-    finished = times(result, "rollout_finished")
+    started = event_times(result, "rollout_started")
+    finished = event_times(result, "rollout_finished")
     assert started == [50.5] and len(finished) == 1 and finished[0] > 50.5
     old = {f"web-{i}" for i in range(REPLICAS)}
     for t, live, ready in replay(result):
@@ -296,7 +271,7 @@ def test_rolling_update_one_pod_at_a_time_exact_times():
     assert approx([t for t, _ in created], rounds)
     assert approx([t for t, _ in pods_of(result, "pod_terminating")], rounds[1:] + [74.5008])
     assert [p for _, p in pods_of(result, "pod_terminating")] == ["web-0", "web-1", "web-2", "web-3"]
-    assert approx(times(result, "rollout_finished"), [74.5008])
+    assert approx(event_times(result, "rollout_finished"), [74.5008])
 
 
 def test_rolling_update_converges_while_the_hpa_scales():
@@ -311,8 +286,8 @@ def test_rolling_update_converges_while_the_hpa_scales():
         sample_interval=5,
         rollouts=[{"service": "web", "at": 70.5, "maxSurge": "25%", "maxUnavailable": "25%"}])
     result = sim.run(spec)
-    finished = times(result, "rollout_finished")
-    scaled = times(result, "scaled")
+    finished = event_times(result, "rollout_finished")
+    scaled = event_times(result, "scaled")
     assert len(finished) == 1 and any(70.5 < t < finished[0] for t in scaled)
     t_end, live, ready = replay(result)[-1]
     desired = int(result.timeseries["desired_replicas"].iloc[-1])
@@ -357,7 +332,7 @@ def test_summary_and_timeseries_agree_with_the_events():
     directions = in_window.loc[kinds == "scaled", "detail"].str.extract(r"direction=(\w+)")[0]
     assert s["scale_ups"] == int((directions == "up").sum()) >= 1
     assert s["scale_downs"] == int((directions == "down").sum()) >= 1
-    assert len(times(result, "rollout_finished")) == 1
+    assert len(event_times(result, "rollout_finished")) == 1
 
     # per pod: created, end of replica life (terminating), deleted
     created, live_end, deleted = {}, {}, {}

@@ -7,7 +7,8 @@ failure threshold 50, 4 permitted calls in half-open, slow calls > 4 s at
 5 s wait in open; ``ignoreExceptions`` becomes :meth:`release`) and from
 ``resilience4j-core/src/test/java/io/github/resilience4j/core/metrics/``
 ``SlidingTimeWindowMetricsTest`` / ``FixedSizeSlidingWindowMetricsTest``.
-Java test names are kept in snake_case.
+Each ported test is named by the behaviour it checks; its docstring (or
+comment) names the upstream test.
 """
 from __future__ import annotations
 
@@ -75,14 +76,16 @@ def test_count_window_of_ten_late_results_while_open_stay_at_sixty_percent():
 
 
 # ------------------------------------------------- CircuitBreakerStateMachineTest
-def test_should_throw_call_not_permitted_exception_when_state_is_open():
+def test_open_breaker_refuses_calls_and_counts_them():
+    """Upstream: CircuitBreakerStateMachineTest.shouldThrowCallNotPermittedExceptionWhenStateIsOpen."""
     cb, _ = java_breaker()
     cb.transition_to_open_state(T0)
     assert not cb.try_acquire(T0)
     assert cb.metrics.not_permitted_calls == 1
 
 
-def test_should_increase_counter_on_release_permission():
+def test_released_half_open_permit_can_be_reused():
+    """Upstream: CircuitBreakerStateMachineTest.shouldIncreaseCounterOnReleasePermission."""
     cb, _ = java_breaker()
     half_open(cb)
     assert [cb.try_acquire(T0) for _ in range(6)] == [True] * 4 + [False] * 2
@@ -90,7 +93,8 @@ def test_should_increase_counter_on_release_permission():
     assert cb.try_acquire(T0)
 
 
-def test_should_throw_call_not_permitted_exception_when_not_further_test_calls_are_permitted():
+def test_half_open_refuses_calls_beyond_its_permits():
+    """Upstream: CircuitBreakerStateMachineTest.shouldThrowCallNotPermittedExceptionWhenNotFurtherTestCallsArePermitted."""
     cb, _ = java_breaker()
     half_open(cb)
     assert all(cb.try_acquire(T0) for _ in range(4))
@@ -98,7 +102,8 @@ def test_should_throw_call_not_permitted_exception_when_not_further_test_calls_a
     assert cb.metrics.not_permitted_calls == 1
 
 
-def test_should_only_permit_four_calls_in_half_open_state():
+def test_half_open_admits_exactly_the_permitted_calls_each_time():
+    """Upstream: CircuitBreakerStateMachineTest.shouldOnlyPermitFourCallsInHalfOpenState."""
     cb, _ = java_breaker()
     assert_metrics_are_reset(cb)
     for _ in range(2):
@@ -107,7 +112,8 @@ def test_should_only_permit_four_calls_in_half_open_state():
         assert [cb.try_acquire(T0) for _ in range(6)] == [True] * 4 + [False] * 2
 
 
-def test_should_open_after_failure_rate_threshold_exceeded2():
+def test_time_window_opens_once_minimum_calls_fail_above_threshold():
+    """Upstream: CircuitBreakerStateMachineTest.shouldOpenAfterFailureRateThresholdExceeded2."""
     cb, _ = java_breaker()
     for i, ok in enumerate([True, True, True, False, False]):
         cb.on_result(T0 + i, 0.0, ok)
@@ -118,7 +124,8 @@ def test_should_open_after_failure_rate_threshold_exceeded2():
     assert cb.state == "open"
 
 
-def test_should_open_after_failure_rate_threshold_exceeded():
+def test_opens_at_sixty_percent_failures_after_minimum_calls():
+    """Upstream: CircuitBreakerStateMachineTest.shouldOpenAfterFailureRateThresholdExceeded."""
     cb, events = java_breaker()
     assert cb.try_acquire(T0) and cb.state == "closed"
     assert_metrics_are_reset(cb)
@@ -136,7 +143,8 @@ def test_should_open_after_failure_rate_threshold_exceeded():
     assert_metrics(cb, 60.0, 2, 5, 3, 1)
 
 
-def test_should_open_after_slow_call_rate_threshold_exceeded():
+def test_opens_when_slow_call_rate_exceeds_threshold():
+    """Upstream: CircuitBreakerStateMachineTest.shouldOpenAfterSlowCallRateThresholdExceeded."""
     cb, _ = java_breaker()
     for duration_s, ok in [(5, False), (5, True), (0.1, False), (0.1, True)]:
         assert cb.try_acquire(T0)
@@ -148,7 +156,8 @@ def test_should_open_after_slow_call_rate_threshold_exceeded():
     assert cb.slow_call_rate == 60.0
 
 
-def test_should_open_after_slow_call_rate_threshold_exceeded_using_mock_clock():
+def test_opens_on_slow_calls_measured_by_an_advancing_clock():
+    """Upstream: CircuitBreakerStateMachineTest.shouldOpenAfterSlowCallRateThresholdExceededUsingMockClock."""
     cb, _ = java_breaker()
     now_s = T0
     for i, seconds in enumerate([5, 5, 1, 1, 5], start=1):
@@ -160,7 +169,8 @@ def test_should_open_after_slow_call_rate_threshold_exceeded_using_mock_clock():
     assert cb.metrics.slow_calls == 3 and cb.slow_call_rate == 60.0
 
 
-def test_should_transition_to_half_open_after_wait_duration():
+def test_open_becomes_half_open_after_the_wait_duration():
+    """Upstream: CircuitBreakerStateMachineTest.shouldTransitionToHalfOpenAfterWaitDuration."""
     cb, events = java_breaker()
     cb.transition_to_open_state(T0)
     assert_metrics_are_reset(cb)
@@ -174,7 +184,8 @@ def test_should_transition_to_half_open_after_wait_duration():
     assert events == [(T0, "closed", "open"), (T0 + 6, "open", "half_open")]
 
 
-def test_should_transition_back_to_open_state_when_failure_rate_is_above_threshold():
+def test_half_open_reopens_on_failure_rate_above_threshold():
+    """Upstream: CircuitBreakerStateMachineTest.shouldTransitionBackToOpenStateWhenFailureRateIsAboveThreshold."""
     cb, _ = java_breaker()
     half_open(cb)
     assert_metrics_are_reset(cb)
@@ -185,7 +196,8 @@ def test_should_transition_back_to_open_state_when_failure_rate_is_above_thresho
     assert_metrics(cb, 75.0, 1, 4, 3, 0)
 
 
-def test_should_transition_back_to_open_state_when_slow_call_rate_is_above_threshold():
+def test_half_open_reopens_on_slow_call_rate_above_threshold():
+    """Upstream: CircuitBreakerStateMachineTest.shouldTransitionBackToOpenStateWhenSlowCallRateIsAboveThreshold."""
     cb, _ = java_breaker()
     half_open(cb)
     for duration_s in [5, 5, 5, 1]:
@@ -196,7 +208,8 @@ def test_should_transition_back_to_open_state_when_slow_call_rate_is_above_thres
     assert cb.slow_call_rate == 75.0 and cb.failure_rate == 0.0
 
 
-def test_should_transition_back_to_closed_state_when_failure_is_below_threshold():
+def test_half_open_closes_when_failures_stay_below_threshold():
+    """Upstream: CircuitBreakerStateMachineTest.shouldTransitionBackToClosedStateWhenFailureIsBelowThreshold."""
     cb, _ = java_breaker()
     half_open(cb)
     for ok in [False, True, True, True]:
@@ -209,7 +222,8 @@ def test_should_transition_back_to_closed_state_when_failure_is_below_threshold(
     assert_metrics(cb, -1.0, 1, 1, 0, 0)
 
 
-def test_should_reset_metrics():
+def test_reset_clears_the_metrics():
+    """Upstream: CircuitBreakerStateMachineTest.shouldResetMetrics."""
     cb, _ = java_breaker()
     assert cb.state == "closed"
     cb.on_result(T0, 0.0, True)
@@ -219,7 +233,8 @@ def test_should_reset_metrics():
     assert_metrics_are_reset(cb)
 
 
-def test_should_release_permission_when_exception_ignored():
+def test_ignored_outcome_returns_the_half_open_permit():
+    """Upstream: CircuitBreakerStateMachineTest.shouldReleasePermissionWhenExceptionIgnored."""
     cb, _ = java_breaker()
     half_open(cb)
     for successful in (1, 2, 3):
@@ -237,7 +252,8 @@ def test_should_release_permission_when_exception_ignored():
     assert_metrics_are_reset(cb)
 
 
-def test_should_ignore_exceptions_and_then_transition_to_closed():
+def test_ignored_outcomes_do_not_count_toward_closing():
+    """Upstream: CircuitBreakerStateMachineTest.shouldIgnoreExceptionsAndThenTransitionToClosed."""
     cb, _ = java_breaker()
     half_open(cb)
     for _ in range(4):
@@ -256,21 +272,24 @@ def test_should_ignore_exceptions_and_then_transition_to_closed():
     assert_metrics_are_reset(cb)
 
 
-def test_should_not_allow_transition_from_closed_to_half_open():
+def test_closed_cannot_go_straight_to_half_open():
+    """Upstream: CircuitBreakerStateMachineTest.shouldNotAllowTransitionFromClosedToHalfOpen."""
     cb, _ = java_breaker()
     with pytest.raises(ValueError, match="closed to half_open"):
         cb.transition_to_half_open_state(T0)
     assert cb.state == "closed"
 
 
-def test_should_reset_to_closed_state():
+def test_reset_returns_an_open_breaker_to_closed():
+    """Upstream: CircuitBreakerStateMachineTest.shouldResetToClosedState."""
     cb, _ = java_breaker()
     cb.transition_to_open_state(T0)
     cb.reset(T0)
     assert cb.state == "closed"
 
 
-def test_should_reset_closed_state():
+def test_reset_of_a_closed_breaker_clears_its_counts():
+    """Upstream: CircuitBreakerStateMachineTest.shouldResetClosedState."""
     cb, _ = java_breaker()
     cb.on_result(T0, 0.0, True)
     cb.on_result(T0, 0.0, True)
@@ -279,7 +298,8 @@ def test_should_reset_closed_state():
     assert cb.state == "closed" and cb.metrics.successful_calls == 0
 
 
-def test_circuit_breaker_does_not_publish_state_transition_events_for_internal_transitions():
+def test_repeated_transitions_to_the_same_state_publish_no_event():
+    """Upstream: CircuitBreakerStateMachineTest.circuitBreakerDoesNotPublishStateTransitionEventsForInternalTransitions."""
     cb, events = java_breaker()
     cb.transition_to_open_state(T0)
     cb.transition_to_open_state(T0)
@@ -399,7 +419,8 @@ def test_sliding_time_window_metrics():  # SlidingTimeWindowMetricsTest.testSlid
         assert (m.buffered_calls, m.successful_calls, m.failed_calls) == (total, successful, failed)
 
 
-def test_should_clear_sliding_time_window_metrics():
+def test_time_window_forgets_calls_older_than_its_size():
+    """Upstream: SlidingTimeWindowMetricsTest.shouldClearSlidingTimeWindowMetrics."""
     cb = window_breaker(5, "time_based")
     now_s = T0
     cb.on_result(now_s, 0.1, False)

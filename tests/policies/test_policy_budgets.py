@@ -294,17 +294,48 @@ def test_make_budget_rejects_bad_blocks(spec, message):
         make_budget(spec)
 
 
-@pytest.mark.parametrize("budget", [EnvoyRetryBudget(), TokenBucketRetryThrottle(10, 0.1),
-                                    AwsRetryQuota(), RetryRatioBudget()])
-def test_every_budget_follows_the_common_protocol(budget):
-    now_s = 0.0
-    for call in range(200):  # sequential calls, always failing, up to 2 retries
+def _always_failing_calls(budget, calls: int = 200, max_retries: int = 2) -> int:
+    """Sequential calls whose every attempt fails; returns the retries granted."""
+    now_s, granted = 0.0, 0
+    for _ in range(calls):
         now_s += 0.05
         budget.on_attempt_sent(now_s, is_retry=False)
         budget.on_attempt_done(now_s, False, "error")
         retries = 0
-        while retries < 2 and budget.try_acquire_retry(now_s, after_timeout=False):
+        while retries < max_retries and budget.try_acquire_retry(now_s, after_timeout=False):
             retries += 1
             budget.on_attempt_sent(now_s, is_retry=True)
             budget.on_attempt_done(now_s, True, "error")
         budget.on_call_done(now_s, ok=False, retries=retries)
+        granted += retries
+    return granted
+
+
+def test_envoy_budget_limits_concurrency_not_rate():
+    """Sequential calls never hold a retry at once: every retry is granted, none leaks."""
+    b = EnvoyRetryBudget()
+    assert _always_failing_calls(b) == 400
+    assert (b.active_requests, b.active_retries) == (0, 0)
+
+
+def test_token_bucket_stops_retrying_at_half_its_tokens():
+    """gRFC A6: 10 tokens, each failure costs one, retries only above 5 tokens:
+    call 1 fails (9), retries twice (8, 7); call 2 (6) retries once (5); then none."""
+    b = TokenBucketRetryThrottle(10, 0.1)
+    assert _always_failing_calls(b) == 3
+    assert b.tokens == 0.0  # 200 + 3 failures drained the bucket; nothing refilled it
+
+
+def test_aws_quota_grants_capacity_over_retry_cost_when_nothing_succeeds():
+    """botocore standard mode: 500 units at 5 per retry, no refunds without a success."""
+    b = AwsRetryQuota()
+    assert _always_failing_calls(b) == 100
+    assert b.available == 0
+
+
+def test_ratio_budget_keeps_retries_near_its_ratio_of_all_requests():
+    """SRE book: a retry is granted while retries / requests (retries included) < 10 %."""
+    b = RetryRatioBudget()
+    granted = _always_failing_calls(b)
+    assert granted / (200 + granted) < 0.1 + 1 / 200
+    assert granted / (200 + granted) >= 0.1 - 2 / 200

@@ -34,11 +34,13 @@ def test_defaults_match_faq():
 
 # --- binpacking_estimator_test.go ------------------------------------------
 
-def test_TestBinpackingEstimate_simple_resource_based():
+def test_binpacking_packs_pods_by_cpu_request():
+    """Upstream: binpacking_estimator_test.go TestBinpackingEstimate, "simple resource-based binpacking"."""
     assert binpack_node_count([0.35] * 10, 1.0) == 5
 
 
-def test_TestBinpackingEstimate_limiter_cuts_binpacking():
+def test_binpacking_stops_at_the_node_limit():
+    """Upstream: binpacking_estimator_test.go TestBinpackingEstimate, "limiter cuts binpacking"."""
     assert binpack_node_count([0.35] * 10, 1.0, limit=3) == 3
 
 

@@ -86,13 +86,15 @@ def test_brief_readiness_sequence():
     assert run(t, [S, S, S, F, F, F, F, F]) == [S, S, S, S, S, F, F, F]
 
 
-def test_initial_values_TestInitialDelay():
+def test_initial_results_by_probe_kind():
+    """Upstream: pkg/kubelet/prober/worker_test.go TestInitialDelay."""
     assert ProbeResultTracker("liveness", ProbeConfig()).published is True
     assert ProbeResultTracker("readiness", ProbeConfig()).published is False
     assert ProbeResultTracker("startup", ProbeConfig()).published is None
 
 
-def test_TestFailureThreshold():
+def test_readiness_fails_only_after_failure_threshold_in_a_row():
+    """Upstream: pkg/kubelet/prober/worker_test.go TestFailureThreshold."""
     t = ProbeResultTracker("readiness", ProbeConfig(success_threshold=1, failure_threshold=3))
     for _ in range(2):
         assert run(t, [S] * 3) == [S] * 3
@@ -100,7 +102,8 @@ def test_TestFailureThreshold():
         assert run(t, [F] * 3) == [F] * 3
 
 
-def test_TestSuccessThreshold():
+def test_readiness_succeeds_only_after_success_threshold_in_a_row():
+    """Upstream: pkg/kubelet/prober/worker_test.go TestSuccessThreshold."""
     t = ProbeResultTracker("readiness", ProbeConfig(success_threshold=3, failure_threshold=1))
     for _ in range(2):
         assert run(t, [S] * 2) == [F] * 2
@@ -109,7 +112,8 @@ def test_TestSuccessThreshold():
 
 
 @pytest.mark.parametrize("kind", ["liveness", "startup"])
-def test_TestOnHoldOnLivenessOrStartupCheckFailure(kind):
+def test_failed_liveness_or_startup_holds_until_restart(kind):
+    """Upstream: pkg/kubelet/prober/worker_test.go TestOnHoldOnLivenessOrStartupCheckFailure."""
     t = ProbeResultTracker(kind, ProbeConfig(success_threshold=1, failure_threshold=1))
     assert t.observe(F) is False and t.on_hold
     assert t.observe(S) is False and t.on_hold  # while on hold
@@ -118,7 +122,8 @@ def test_TestOnHoldOnLivenessOrStartupCheckFailure(kind):
     assert t.on_hold == (kind == "startup")  # startup holds after success too
 
 
-def test_TestResultRunOnLivenessCheckFailure():
+def test_liveness_result_run_counts_consecutive_failures():
+    """Upstream: pkg/kubelet/prober/worker_test.go TestResultRunOnLivenessCheckFailure."""
     t = ProbeResultTracker("liveness", ProbeConfig(failure_threshold=3))
     assert (t.observe(S), t.result_run) == (S, 1)
     assert (t.observe(F), t.result_run) == (S, 1)
@@ -126,7 +131,8 @@ def test_TestResultRunOnLivenessCheckFailure():
     assert (t.observe(F), t.result_run) == (F, 0)
 
 
-def test_TestResultRunOnStartupCheckFailure_and_TestStartupProbeFailureThreshold():
+def test_startup_fails_after_threshold_and_holds():
+    """Upstream: pkg/kubelet/prober/worker_test.go TestResultRunOnStartupCheckFailure, TestStartupProbeFailureThreshold."""
     t = ProbeResultTracker("startup", ProbeConfig(failure_threshold=3))
     assert (t.observe(F), t.result_run) == (None, 1)
     assert (t.observe(F), t.result_run) == (None, 2)
@@ -134,20 +140,23 @@ def test_TestResultRunOnStartupCheckFailure_and_TestStartupProbeFailureThreshold
     assert t.on_hold
 
 
-def test_TestStartupProbeSuccessThreshold():
+def test_startup_success_holds_the_startup_probe():
+    """Upstream: pkg/kubelet/prober/worker_test.go TestStartupProbeSuccessThreshold."""
     t = ProbeResultTracker("startup", ProbeConfig(success_threshold=1, failure_threshold=3))
     assert not t.on_hold
     assert t.observe(S) is True
     assert t.on_hold and t.result_run == 0
 
 
-def test_TestLivenessProbeDisabledByStarted():
+def test_liveness_not_probed_before_container_started():
+    """Upstream: pkg/kubelet/prober/worker_test.go TestLivenessProbeDisabledByStarted."""
     t = ProbeResultTracker("liveness", ProbeConfig(failure_threshold=1))
     assert t.observe(F, container_started=False) is True  # not probed yet
     assert t.observe(F, container_started=True) is False
 
 
-def test_TestStartupProbeDisabledByStarted():
+def test_startup_not_probed_after_container_started():
+    """Upstream: pkg/kubelet/prober/worker_test.go TestStartupProbeDisabledByStarted."""
     t = ProbeResultTracker("startup", ProbeConfig(failure_threshold=2))
     assert t.observe(F, container_started=False) is None
     assert t.observe(S, container_started=False) is True
@@ -155,7 +164,8 @@ def test_TestStartupProbeDisabledByStarted():
     assert t.observe(F, container_started=True) is None
 
 
-def test_TestDoProbe_container_waiting_sets_failure():
+def test_waiting_container_publishes_failure():
+    """Upstream: pkg/kubelet/prober/worker_test.go TestDoProbe (container waiting)."""
     for kind in ("liveness", "readiness"):
         t = ProbeResultTracker(kind, ProbeConfig())
         t.on_container_stopped()

@@ -68,7 +68,8 @@ ready_8h = pod("ready-10-hours", "", "Running", True, 0, NOW - 8 * HOUR, NOW - M
     (ready_then, None), (ready_high_restarts, None),
     (unscheduled_5h, unscheduled_8h), (ready_5h, ready_8h),
 ])
-def test_TestSortingActivePodsWithRanks_equality(p1, p2):
+def test_pods_equal_in_every_deletion_rule_tie_until_uid(p1, p2):
+    """Upstream: pkg/controller/controller_utils_test.go TestSortingActivePodsWithRanks (equality cases)."""
     p2 = p2 or p1
     # Equal up to the final UID/name tie-break.
     assert deletion_sort_key(p1, 1, NOW)[:-1] == deletion_sort_key(p2, 1, NOW)[:-1]
@@ -91,12 +92,14 @@ def test_TestSortingActivePodsWithRanks_equality(p1, p2):
     (low_cost, 2, high_cost, 1),
     (ready_2h, 1, ready_5h, 1),
 ])
-def test_TestSortingActivePodsWithRanks_inequality(lesser, lrank, greater, grank):
+def test_pods_earlier_in_deletion_order_are_deleted_first(lesser, lrank, greater, grank):
+    """Upstream: pkg/controller/controller_utils_test.go TestSortingActivePodsWithRanks (inequality cases)."""
     for now in (NOW, None):
         assert deletion_sort_key(lesser, lrank, now) < deletion_sort_key(greater, grank, now)
 
 
-def test_TestSortingActivePods_full_order():
+def test_deletion_order_of_a_full_pod_list():
+    """Upstream: pkg/controller/controller_utils_test.go TestSortingActivePods."""
     pods = [ready_then, unknown_phase, ready_now, unscheduled, running_not_ready,
             scheduled_pending, ready_no_ltt]
     names = [p.name for p in rank_pods_for_deletion(pods, NOW, related=[])]
@@ -127,7 +130,8 @@ ALL5 = [u_pending, s_pending, s_not_ready, ready_n1, ready_n2]
     ("pending vs running", [s_pending, s_not_ready], None, 1, [s_pending]),
     ("various, diff < len(pods)", list(reversed(ALL5)), None, 3, [u_pending, s_pending, s_not_ready]),
 ])
-def test_TestGetPodsToDelete(name, pods, related, diff, expected):
+def test_pods_to_delete_prefer_lesser_ranked_pods(name, pods, related, diff, expected):
+    """Upstream: pkg/controller/replicaset/replica_set_test.go TestGetPodsToDelete."""
     assert pods_to_delete(pods, diff, related=related) == expected
 
 
@@ -240,13 +244,15 @@ def test_rank_log_mode_total_and_consistent_with_rules(pods, rnd):
     (DEFAULT_MAX_SURGE, DEFAULT_MAX_UNAVAILABLE, 3, (1, 0)),  # 0.75 up/down
     (DEFAULT_MAX_SURGE, DEFAULT_MAX_UNAVAILABLE, 4, (1, 1)),
 ])
-def test_TestResolveFenceposts(surge, unavail, desired, expected):
+def test_surge_and_unavailable_resolve_with_rounding(surge, unavail, desired, expected):
+    """Upstream: pkg/controller/deployment/util/deployment_util_test.go TestResolveFenceposts."""
     assert resolve_fenceposts(surge, unavail, desired) == expected
 
 
 @pytest.mark.parametrize("surge,unavail", [("oops", "39%"), ("55%", "urg"), ("5", "1"),
                                             (-1, 0), ("-5%", "1%"), (True, 1)])
-def test_TestResolveFenceposts_errors(surge, unavail):
+def test_invalid_surge_or_unavailable_is_an_error(surge, unavail):
+    """Upstream: pkg/controller/deployment/util/deployment_util_test.go TestResolveFenceposts (error cases)."""
     with pytest.raises(ValueError):
         resolve_fenceposts(surge, unavail, 10)
 
@@ -255,7 +261,8 @@ def test_TestResolveFenceposts_errors(surge, unavail):
     (10, 5, 5), (10, 10, 10), (5, 10, 5), (0, 10, 0),
     (10, "50%", 5), (10, "100%", 10), (5, "100%", 5),
 ])
-def test_TestMaxUnavailable(replicas, mu, expected):
+def test_max_unavailable_is_bounded_by_replicas(replicas, mu, expected):
+    """Upstream: pkg/controller/deployment/util/deployment_util_test.go TestMaxUnavailable."""
     assert max_unavailable(1, mu, replicas) == expected
 
 
@@ -263,7 +270,8 @@ def test_TestMaxUnavailable(replicas, mu, expected):
     ("can not scale up - to newRSReplicas", 1, 5, 1, 5),
     ("scale up - to depReplicas", 6, 2, 10, 6),
 ])
-def test_TestNewRSNewReplicas(name, dep, new, surge, expected):
+def test_new_replica_set_grows_within_surge(name, dep, new, surge, expected):
+    """Upstream: pkg/controller/deployment/util/deployment_util_test.go TestNewRSNewReplicas."""
     # allRSs = [rs5] (5 replicas), as in the Go test.
     assert new_rs_scale_up_target(dep, surge, 5, new) == expected
 
@@ -277,7 +285,8 @@ def test_TestNewRSNewReplicas(name, dep, new, surge, expected):
     (10, 2, 10, 2, False, None),
     (10, 2, 2, 11, True, 10),
 ])
-def test_TestDeploymentController_reconcileNewReplicaSet(dep, surge, old, new, scale, expected):
+def test_reconcile_scales_new_replica_set_within_surge(dep, surge, old, new, scale, expected):
+    """Upstream: pkg/controller/deployment/rolling_test.go TestDeploymentController_reconcileNewReplicaSet."""
     got = reconcile_new_rs_replicas(dep, surge, old + new, new)
     assert (got != new) == scale
     if scale:
@@ -291,8 +300,9 @@ def test_TestDeploymentController_reconcileNewReplicaSet(dep, surge, old, new, s
     (10, 2, 10, 0, 9, 0, True, 8),   # 1 cleaned up + 1 ready scaled down
     (10, 2, 8, 2, 8, 0, False, 8),   # unavailable new pods block further scale-down
 ])
-def test_TestDeploymentController_reconcileOldReplicaSets(dep, mu, old, new, ready_old, ready_new,
+def test_reconcile_scales_old_replica_sets_within_unavailable(dep, mu, old, new, ready_old, ready_new,
                                                           scale, expected_old):
+    """Upstream: pkg/controller/deployment/rolling_test.go TestDeploymentController_reconcileOldReplicaSets."""
     res = old_rs_scale_down(dep, 0, mu, RSCounts(new, ready_new), [RSCounts(old, ready_old)])
     assert (res.total > 0) == scale
     assert res.old_replicas == (expected_old,)
@@ -303,7 +313,8 @@ def test_TestDeploymentController_reconcileOldReplicaSets(dep, mu, old, new, rea
 @pytest.mark.parametrize("old,ready,max_cleanup,expected", [
     (10, 8, 1, 1), (10, 8, 3, 2), (10, 8, 0, 0), (10, 10, 3, 0),
 ])
-def test_TestDeploymentController_cleanupUnhealthyReplicas(old, ready, max_cleanup, expected):
+def test_cleanup_removes_unhealthy_old_replicas_first(old, ready, max_cleanup, expected):
+    """Upstream: pkg/controller/deployment/rolling_test.go TestDeploymentController_cleanupUnhealthyReplicas."""
     sizes, count = cleanup_unhealthy_replicas([RSCounts(old, ready)], max_cleanup)
     assert count == expected and sizes == [old - expected]
 
@@ -315,8 +326,9 @@ def test_TestDeploymentController_cleanupUnhealthyReplicas(old, ready, max_clean
     (10, 2, 10, 0, False, 0),
     (10, 2, 1, 10, False, 10),
 ])
-def test_TestDeploymentController_scaleDownOldReplicaSetsForRollingUpdate(dep, mu, ready, old,
+def test_rolling_update_scales_down_old_replicas_by_availability(dep, mu, ready, old,
                                                                           scale, expected_old):
+    """Upstream: pkg/controller/deployment/rolling_test.go TestDeploymentController_scaleDownOldReplicaSetsForRollingUpdate."""
     min_available = dep - max_unavailable(0, mu, dep)
     sizes, count = scale_down_old_replica_sets([old], ready, min_available)
     assert (count > 0) == scale and sizes == [expected_old]

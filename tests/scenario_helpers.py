@@ -1,0 +1,43 @@
+"""Helpers shared by the deterministic engine tests (control plane, lifecycle, cluster).
+
+Deterministic scenarios: deterministic arrivals (the k-th arrival of a step of
+rate ``r`` starting at ``a`` is at ``a + k / r``), constant work, no network
+latency, so every expected time can be derived by hand from the rules imitated.
+"""
+from __future__ import annotations
+
+import pytest
+
+CPU50 = {"type": "Resource",
+         "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}}}
+"""An HPA metric: average CPU utilization of 50 % of the pods' requests."""
+
+
+def steps(*points) -> dict:
+    """Deterministic arrivals: ``points`` are ``(at_s, rate)`` steps, zero before the first."""
+    return {"profile": [{"at": 0, "rate": 0}] + [{"at": at, "rate": r} for at, r in points],
+            "process": "deterministic"}
+
+
+def scenario(name: str, duration: float, arrivals: dict, service: dict, *,
+             sample_interval: float = 1.0, **extra) -> dict:
+    """One workload ``load`` sending ``arrivals`` to one service ``web``."""
+    spec = {"name": name, "duration": duration, "sample_interval": sample_interval,
+            "workload": {"load": {"target": "web", "arrivals": arrivals}},
+            "services": {"web": service}}
+    spec.update(extra)
+    return spec
+
+
+def event_times(result, kind: str, pod: str | None = None) -> list[float]:
+    """Times of the events of ``kind`` (of one pod, if given)."""
+    ev = result.events
+    sel = ev["kind"] == kind
+    if pod is not None:
+        sel &= ev["pod"].astype(str) == pod
+    return ev.loc[sel, "t_s"].tolist()
+
+
+def approx(values, expected):
+    """Exact up to float rounding (1e-9 s)."""
+    return values == pytest.approx(expected, abs=1e-9)
