@@ -2,7 +2,8 @@
 
 Bad input never prints a traceback: each problem is printed as
 ``path.to.field: what is wrong (got VALUE)`` and the exit code is 2. Exit 1 is
-reserved for a failure of the simulator itself.
+reserved for a failure of the simulator itself. The command line's own
+arguments are checked before anything runs (:mod:`sim.cli_inputs`).
 """
 from __future__ import annotations
 
@@ -12,21 +13,18 @@ import sys
 import traceback
 from typing import Callable, Optional, Sequence
 
+from .cli_inputs import (Parser, check_run_outputs, checked_seed, load_scenario, overrides, positive_int,
+                         subcommand)
 from .errors import ScenarioError
 
 EXIT_OK, EXIT_BUG, EXIT_BAD_INPUT = 0, 1, 2
 
 
-def _overrides(assignments: Sequence[str]) -> dict:
-    from .spec.overrides import parse_assignment
-    return dict(parse_assignment(a) for a in assignments or ())
-
-
 def cmd_run(args) -> int:
     from . import runner
-    from .report_table import summary_table
-    from .spec import load
-    scenario = load(args.scenario, _overrides(args.set))
+    from .record.text_table import summary_table
+    scenario = load_scenario(args)
+    check_run_outputs(args, scenario)
     result = runner.run(scenario, seed=args.seed)
     print(summary_table(result.summary))
     if args.out:
@@ -40,8 +38,7 @@ def cmd_run(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from .spec import load
-    scenario = load(args.scenario, _overrides(args.set))
+    scenario = load_scenario(args)
     services = ", ".join(scenario.services)
     print(f"{args.scenario}: ok ({scenario.name!r}: {len(scenario.services)} services [{services}], "
           f"{len(scenario.workload)} workloads, {len(scenario.faults)} faults)")
@@ -50,7 +47,7 @@ def cmd_check(args) -> int:
 
 def cmd_bench(args) -> int:
     if args.sweep:
-        from .experiment.bench import bench_sweep, format_sweep_report
+        from .bench.sweep import bench_sweep, format_sweep_report
         report = bench_sweep(runs=args.sweep_runs)
         print(json.dumps(report, indent=2) if args.json else format_sweep_report(report))
         return EXIT_OK
@@ -65,15 +62,20 @@ def cmd_sweep(args) -> int:
     return run_sweep_command(args)
 
 
+def cmd_report(args) -> int:
+    from .experiment.cli import run_report_command
+    return run_report_command(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="podsim", description="Simulate elastic microservice clusters: run a scenario, "
                                    "check one, sweep an experiment, benchmark the simulator.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="simulate one scenario and print its summary")
     run.add_argument("scenario")
-    run.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
+    run.add_argument("--seed", type=checked_seed, default=None, help="override the scenario's seed")
     run.add_argument("--set", action="append", metavar="PATH=VALUE", default=[],
                      help="override a value by dotted path (repeatable)")
     run.add_argument("--out", metavar="DIR", help="write summary.json, tables and scenario.yaml")
@@ -89,33 +91,46 @@ def build_parser() -> argparse.ArgumentParser:
     sweep = sub.add_parser("sweep", help="run an experiment: arms x factors x replications")
     sweep.add_argument("experiment")
     sweep.add_argument("--out", metavar="DIR", help="result directory (default out/<name>)")
-    sweep.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
+    sweep.add_argument("--jobs", type=positive_int, default=None, help="worker processes (default: all cores)")
     sweep.add_argument("--executor", choices=["local", "dask"], default="local")
     sweep.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler address (tcp://host:8786)")
     sweep.add_argument("--resume", action="store_true", help="run only the runs not yet stored")
-    sweep.add_argument("--replications", type=int, default=None, help="override the experiment's")
+    sweep.add_argument("--replications", type=positive_int, default=None, help="override the experiment's")
     sweep.add_argument("--keep-runs", action="store_true", help="keep per-run tables")
     sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
     sweep.add_argument("--no-report", action="store_true", help="no report.md and figures")
+    sweep.add_argument("--until-precision", type=float, metavar="P", default=None,
+                       help="add replications in rounds until every metric's relative CI half-width <= P")
+    sweep.add_argument("--max-replications", type=positive_int, metavar="N", default=None,
+                       help="with --until-precision: stop at N replications (default 100)")
     sweep.set_defaults(func=cmd_sweep)
+
+    report = sub.add_parser("report", help="rebuild report.md, report.html and figures of a stored sweep")
+    report.add_argument("out", metavar="DIR", help="the sweep's result directory")
+    report.set_defaults(func=cmd_report)
 
     bench = sub.add_parser("bench", help="throughput against a bare SimPy M/M/c")
     bench.add_argument("--json", action="store_true", help="print one JSON object")
-    bench.add_argument("--requests", type=int, default=200_000)
-    bench.add_argument("--repeats", type=int, default=5,
+    bench.add_argument("--requests", type=positive_int, default=200_000)
+    bench.add_argument("--repeats", type=positive_int, default=5,
                        help="best of N, baseline and simulator alternating (noisy machines)")
     bench.add_argument("--reference", help="scenario for the reference figure")
     bench.add_argument("--sweep", action="store_true",
                        help="instead: sweep speedup from 1 to 2 jobs and per-run overhead")
-    bench.add_argument("--sweep-runs", type=int, default=40, help="runs in the --sweep benchmark")
+    bench.add_argument("--sweep-runs", type=positive_int, default=40, help="runs in the --sweep benchmark")
     bench.set_defaults(func=cmd_bench)
     return parser
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser()
+    args, extras = parser.parse_known_args(argv)
     func: Callable = args.func
     try:
+        if extras:  # a stray word: explained by a --set without '=' (KEY VALUE), or unknown
+            overrides(getattr(args, "set", ()), argv, extras)
+            subcommand(parser, args.command).error(f"unrecognized arguments: {' '.join(extras)}")
         return func(args)
     except ScenarioError as exc:
         print(exc.report(), file=sys.stderr)

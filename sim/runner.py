@@ -8,7 +8,7 @@ from .engine.model import Model
 from .engine.rng import Streams
 from .record.logs import Recorder
 from .record.pods import PodIntervals
-from .record.summary import request_summary, service_summary
+from .record.run_summary import log_bytes, raw_columns, run_summary
 from .result import Result
 from .spec.loader import Source, load
 
@@ -33,27 +33,14 @@ def run(scenario: Source, seed: Optional[int] = None, *, replication: int = 0,
 
 
 def _result(spec, seed: int, model: Model, recorder: Recorder, wall_s: float) -> Result:
-    raw = {"requests": recorder.requests.to_numpy(), "calls": recorder.calls.to_numpy(),
-           "samples": recorder.samples.to_numpy()}
+    raw = raw_columns(recorder)
     pods = PodIntervals.from_events(recorder.events)
     pod_names = _pod_names(pods)
+    cluster = None if model.cluster is None else (model.cluster.node_hours(), len(model.cluster.nodes))
+    summary = run_summary(spec, seed, raw, pods, recorder.events, wall_s=wall_s,
+                          events_processed=model.events_processed, cluster=cluster,
+                          memory=log_bytes(recorder))
     cpu_request = {s.index: s.spec.pod.cpu_request_cores for s in model.services.values()}
-    summary = {"scenario": spec.name, "seed": seed, "duration_s": spec.duration,
-               "warmup_s": spec.warmup, "wall_s": wall_s, "events": model.events_processed}
-    summary.update(request_summary(raw["requests"], spec.warmup, spec.duration))
-    in_window = summary["requests"]["total"]
-    summary["services"] = {
-        s.name: service_summary(s.index, raw["calls"], raw["samples"], pods, recorder.events,
-                                cpu_request[s.index], spec.warmup, spec.duration, in_window)
-        for s in model.services.values()}
-    if model.cluster is not None:
-        summary["cluster"] = {"node_hours": model.cluster.node_hours(),
-                              "nodes_final": len(model.cluster.nodes),
-                              "cost": model.cluster.node_hours() * spec.cluster.node_cost_per_hour}
-    summary["pod_seconds"] = sum(s["pod_seconds"] for s in summary["services"].values())
-    attempts = sum(s["attempts"] for s in summary["services"].values())
-    summary["hops_per_request"] = attempts / in_window if in_window else None
-    summary["memory"] = {"request_bytes": recorder.requests.nbytes, "call_bytes": recorder.calls.nbytes}
     return Result(spec, summary, raw, model.names, len(model.services), pod_names, pods,
                   recorder.events, cpu_request)
 

@@ -89,3 +89,35 @@ def format_duration(seconds: float) -> str:
     if magnitude < 7200:
         return f"{seconds / 60:.3g}m"
     return f"{seconds / 3600:.3g}h"
+
+
+_QUANTITY_RE = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+))(Ki|Mi|Gi|Ti|Pi|Ei|[eE][-+]?\d+|[numkMGTPE]?)\s*$")
+_QUANTITY_SUFFIX = {
+    "n": 1e-9, "u": 1e-6, "m": 1e-3, "": 1.0, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12,
+    "P": 1e15, "E": 1e18, "Ki": 2.0 ** 10, "Mi": 2.0 ** 20, "Gi": 2.0 ** 30, "Ti": 2.0 ** 40,
+    "Pi": 2.0 ** 50, "Ei": 2.0 ** 60,
+}
+
+
+def parse_quantity(value: object) -> float:
+    """Return a Kubernetes resource quantity (apimachinery ``resource.Quantity``) as a float.
+
+    A bare number is itself; a string is a signed decimal number with one
+    suffix: decimal SI (``n u m k M G T P E``), binary SI (``Ki Mi Gi Ti Pi
+    Ei``) or a decimal exponent (``1e3``, ``5E-1``).
+
+    >>> parse_quantity("500m"), parse_quantity("1k"), parse_quantity("2Gi"), parse_quantity(3)
+    (0.5, 1000.0, 2147483648.0, 3.0)
+    """
+    if isinstance(value, bool):
+        raise ValueError("expected a quantity such as 10, 500m, 1k or 2Gi")
+    if isinstance(value, (int, float)):
+        return _finite(float(value), "a quantity")
+    if isinstance(value, str):
+        match = _QUANTITY_RE.match(value)
+        if match:
+            number, suffix = match.groups()
+            if suffix in _QUANTITY_SUFFIX:
+                return _finite(float(number) * _QUANTITY_SUFFIX[suffix], "a quantity")
+            return _finite(float(f"{number}e{suffix[1:]}"), "a quantity")  # 1e3, 5E-1
+    raise ValueError("expected a quantity such as 10, 500m, 1k or 2Gi")

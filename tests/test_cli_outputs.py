@@ -1,10 +1,12 @@
-"""``podsim run --out DIR``: the files of a run and their contract (interfaces.md).
+"""``podsim run --out DIR``: the files of a run and their contract (docs/reference.md).
 
 One shortened run of ``models/reference.yaml`` (3 simulated minutes) is shared
 by the tests of this module.
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import math
 from pathlib import Path
@@ -16,16 +18,18 @@ import yaml
 
 import sim
 from sim.cli import main
+from sim.record.keys import flatten_summary, summary_keys
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "models" / "reference.yaml"
 MMC = ROOT / "models" / "mmc.yaml"
-OVERRIDES = {"duration": "3m", "warmup": "30s"}
+OVERRIDES = {"duration": "3m", "warmup": "30s", "faults.0.at": "90s", "faults.0.for": "30s",
+             "windows.early": {"from": "30s", "to": "60s"}}
 SEED = 11
 
 TOP_KEYS = {"scenario", "seed", "duration_s", "warmup_s", "wall_s", "events", "requests",
             "offered_rps", "goodput_rps", "success_ratio", "attempts_per_request", "latency_s",
-            "services"}
+            "services", "latency_all_s", "slo", "windows", "pod_seconds", "hops_per_request"}
 REQUEST_KEYS = {"total", "ok", "failed", "timeout", "rejected", "error", "breaker_open", "throttled",
                 "budget_exhausted"}
 LATENCY_KEYS = {"mean", "p50", "p90", "p95", "p99", "p999", "max"}
@@ -44,14 +48,22 @@ COLUMNS = {
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
+def run_output(tmp_path_factory):
+    """``podsim run`` of the shortened reference: (output dir, printed table)."""
     out = tmp_path_factory.mktemp("run")
     argv = ["run", str(REFERENCE), "--seed", str(SEED), "--out", str(out)]
     for path, value in OVERRIDES.items():
         argv += ["--set", f"{path}={value}"]
-    code = main(argv)
+    capture = io.StringIO()
+    with contextlib.redirect_stdout(capture):
+        code = main(argv)
     assert code == 0
-    return out
+    return out, capture.getvalue()
+
+
+@pytest.fixture(scope="module")
+def run_dir(run_output):
+    return run_output[0]
 
 
 @pytest.fixture(scope="module")
@@ -113,6 +125,44 @@ def test_summary_agrees_with_the_tables(run_dir, summary):
         mine = sent[sent["service"] == name]
         assert s["arrivals"] == int(mine["arrived_s"].notna().sum()), name
         assert s["ok"] == int((mine["status"] == "ok").sum()), name
+
+
+def test_summary_keys_are_the_declared_ones(run_dir, summary):
+    """summary.json has exactly the keys sim.record.keys declares for its scenario."""
+    assert list(flatten_summary(summary)) == summary_keys(sim.load(run_dir / "scenario.yaml"))
+
+
+def test_latency_of_every_request_slo_and_windows_agree_with_the_requests_table(run_dir, summary):
+    req = pd.read_parquet(run_dir / "requests.parquet")
+    warmup, end = summary["warmup_s"], summary["duration_s"]
+
+    def arrived(lo, hi):
+        return req[(req["arrival_s"] >= lo) & (req["arrival_s"] < hi)]
+
+    window = arrived(warmup, end)
+    finished = window[window["status"] != "unfinished"]
+    assert summary["latency_all_s"]["mean"] == pytest.approx(finished["latency_s"].mean(), rel=1e-12)
+    assert summary["latency_all_s"]["max"] == pytest.approx(finished["latency_s"].max(), rel=1e-12)
+    good = ((window["status"] == "ok") & (window["latency_s"] <= 1.0)).sum()
+    slo = summary["slo"]
+    assert (slo["requests"], slo["good"], slo["bad"]) == (len(window), good, len(window) - good)
+    assert slo["workload"]["shoppers"]["requests"] == (window["workload"] == "shoppers").sum()
+    assert list(summary["windows"]) == ["early", "fault.0", "after.fault.0"]
+    for name, (lo, hi) in {"early": (30.0, 60.0), "fault.0": (90.0, 120.0),
+                           "after.fault.0": (120.0, 180.0)}.items():
+        w, rows = summary["windows"][name], arrived(lo, hi)
+        assert (w["from_s"], w["to_s"]) == (lo, hi), name
+        assert w["requests"]["total"] == len(rows), name
+        assert w["requests"]["ok"] == (rows["status"] == "ok").sum(), name
+        assert w["goodput_rps"] == pytest.approx((rows["status"] == "ok").sum() / (hi - lo)), name
+
+
+def test_the_printed_table_has_the_services_the_footer_and_the_windows(run_output, summary):
+    printed = run_output[1]
+    for name in summary["services"]:
+        assert any(line.startswith(name + " ") for line in printed.splitlines()), name
+    assert "refused: attempts its callers never sent" in " ".join(printed.split())
+    assert "after.fault.0" in printed and "slo       ok within 1s" in printed
 
 
 def test_parquet_tables_have_the_listed_columns(run_dir):

@@ -31,26 +31,10 @@ import pytest
 
 import sim
 
+from scenario_helpers import CPU50, approx, event_times, scenario, steps
+
+
 # ----------------------------------------------------------------------------- helpers
-CPU50 = {"type": "Resource",
-         "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}}}
-
-
-def steps(*points) -> dict:
-    """Deterministic arrivals: ``points`` are (at, rate) steps, zero before the first."""
-    return {"profile": [{"at": 0, "rate": 0}] + [{"at": at, "rate": r} for at, r in points],
-            "process": "deterministic"}
-
-
-def scenario(name: str, duration: float, arrivals: dict, service: dict, *, sample_interval=5.0,
-             **extra) -> dict:
-    spec = {"name": name, "duration": duration, "sample_interval": sample_interval,
-            "workload": {"load": {"target": "web", "arrivals": arrivals}},
-            "services": {"web": service}}
-    spec.update(extra)
-    return spec
-
-
 def fields(detail: str) -> dict:
     return dict(re.findall(r"(\w+)=(\S+)", detail))
 
@@ -71,22 +55,10 @@ def scaled_metrics(result) -> list[str]:
             for d in ev.loc[ev["kind"] == "scaled", "detail"]]
 
 
-def event_times(result, kind: str, pod: str | None = None) -> list[float]:
-    ev = result.events
-    sel = ev["kind"] == kind
-    if pod is not None:
-        sel &= ev["pod"].astype(str) == pod
-    return ev.loc[sel, "t_s"].tolist()
-
-
 def desired_between(result, lo: float, hi: float) -> set:
     """Desired replicas sampled strictly inside (lo, hi)."""
     ts = result.timeseries
     return set(ts.loc[(ts["t_s"] > lo) & (ts["t_s"] < hi), "desired_replicas"])
-
-
-def approx(values, expected):
-    return values == pytest.approx(expected, abs=1e-9)
 
 
 # ----------------------------------------------------------------- 1. the walkthrough
@@ -260,7 +232,8 @@ def test_outage_empties_endpoints_through_readiness_and_restarts_follow_crashloo
     # Back after the outage: the readiness probe runs when the container starts
     # (the kubelet's trigger once a container is started) and succeeds; the
     # liveness and readiness probes of the same instant share the core (2 x 0.2 ms
-    # of probe work, processor-shared): 0.4 ms.
+    # of probe work; liveness first under Go's run queue, or both at half a core
+    # under processor sharing): 0.4 ms either way.
     ready_again = starts[-1] + 0.0004
     for pod in ("web-0", "web-1"):
         assert approx(event_times(result, "pod_ready", pod), [0.0004, ready_again])
@@ -443,3 +416,30 @@ def test_an_invalid_metric_blocks_scale_down():
                                        behavior=quiet))
     assert scaled(blocked) == []
     assert set(blocked.timeseries["desired_replicas"]) == {4}
+
+
+def test_pods_metric_target_may_be_a_kubernetes_quantity():
+    # "10000m" is 10: the same decision as test_pods_metric_requests_per_second_...
+    result = sim.run(metrics_scenario([pods_metric("10000m")]))
+    assert scaled(result) == [(30.0, 1, 4, 4, "DesiredWithinRange")]
+    assert scaled_metrics(result) == [f"{RPS} 35/10"]
+
+
+def test_scale_up_tolerance_from_behavior_holds_a_scale_up_the_default_would_make():
+    # tolerancesForHpa: scaleUp.tolerance 3 -> no scale-up while ratio <= 1 + 3;
+    # 35/s against 10 per pod is ratio 3.5 (the default 0.1 scales to 4).
+    result = sim.run(metrics_scenario([pods_metric(10)], behavior={"scaleUp": {"tolerance": 3}}))
+    assert scaled(result) == []
+    assert set(result.timeseries["desired_replicas"]) == {1}
+
+
+def test_pods_metric_average_is_truncated_in_milli_units_as_kubernetes_does():
+    # GetMetricReplicas divides milli-values. 10 pods, 88 requests/s round robin:
+    # 132 per pod per 15 s window, 8.8/s = 8800m each; int(88000m / 10) = 8800m,
+    # ratio 0.88 against 10 -> ceil(0.88 * 10) = 9. (Truncating whole requests/s
+    # would give 8, ratio 0.8 -> 8 pods.) Then 1320 / 9 / 15 = 9.78/s per pod is
+    # within tolerance.
+    quiet = {"scaleDown": {"stabilizationWindowSeconds": 0}}
+    result = sim.run(metrics_scenario([pods_metric(10)], replicas=10, rate=88, behavior=quiet))
+    assert scaled(result) == [(30.0, 10, 9, 9, "DesiredWithinRange")]
+    assert scaled_metrics(result) == [f"{RPS} 8.8/10"]

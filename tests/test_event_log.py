@@ -213,7 +213,8 @@ def test_processor_sharing_two_workers_one_core():
     takes 1 s, so A is done at 2.5, when B has 0.5 done; B alone finishes its
     remaining 0.5 at 3.0. Nobody waits for a worker.
     """
-    result = run(base(5, {"a": {"pod": pod(1.0, workers=2)}}, arrivals=between(0.5, 1.75, 2)))
+    result = run(base(5, {"a": {"pod": pod(1.0, workers=2, scheduler="ps")}},
+                      arrivals=between(0.5, 1.75, 2)))
     assert_rows(calls_of(result), [
         call(0, "clients", "a", "a-0", 1.0, 1.0, 1.0, 2.5, 2.5),
         call(1, "clients", "a", "a-0", 1.5, 1.5, 1.5, 3.0, 3.0),
@@ -232,7 +233,8 @@ def test_processor_sharing_three_jobs_two_cores():
     leaves (no time passes between the two events, so their order does not
     matter): B and C each a full core: B done 2.5, C done 3.0.
     """
-    result = run(base(5, {"a": {"pod": pod(1.0, workers=3, cpu=2)}}, arrivals=between(0.5, 2.25, 2)))
+    result = run(base(5, {"a": {"pod": pod(1.0, workers=3, cpu=2, scheduler="ps")}},
+                      arrivals=between(0.5, 2.25, 2)))
     assert_rows(calls_of(result), [
         call(0, "clients", "a", "a-0", 1.0, 1.0, 1.0, 2.0, 2.0),
         call(1, "clients", "a", "a-0", 1.5, 1.5, 1.5, 2.5, 2.5),

@@ -211,6 +211,35 @@ def test_warmup_not_shorter_than_duration():
     assert p.path == "warmup" and p.value == "2m"
 
 
+def test_sample_interval_too_short_for_the_duration():
+    """Found by the fuzzer: 1e-9 s made a 10 s run sample forever."""
+    p = only(good(sample_interval=1e-9))
+    assert p.path == "sample_interval" and "at most 1,000,000 samples" in p.message
+    assert sim.load(good(sample_interval="100us")).sample_interval == pytest.approx(100e-6)
+
+
+@pytest.mark.parametrize("path,value,message", [
+    ("services.frontend.calls.0.circuit_breaker", {"wait_duration_in_open_state": "100us"}, ">= 0.001"),
+    ("services.frontend.calls.0.throttle", {"window": "1.5s"}, "whole number of seconds"),
+    ("services.frontend.calls.0.retry", {"budget": {"type": "ratio", "window": "500ms"}},
+     "whole number of seconds"),
+    ("services.frontend.calls.0.retry", {"budget": {"type": "token_bucket", "max_tokens": 0.0001}},
+     ">= 0.001"),
+    ("services.backend.load_balancer", {"type": "least_request", "choice_count": 10 ** 12}, "<= 100"),
+])
+def test_policy_values_the_engine_would_refuse_are_refused_at_load(path, value, message):
+    """Found by the fuzzer: these passed `podsim check`, then the engine's
+    policy classes raised ValueError mid-build ("internal error", exit 1), or
+    (choice_count) drew 1e12 uniforms per request, a hang."""
+    p = only(good(**{path: value}))
+    assert p.path.startswith(path) and message in p.message, str(p)
+
+
+def test_policy_windows_in_whole_seconds_load():
+    scenario = sim.load(good(**{"services.frontend.calls.0.throttle": {"window": "2m"}}))
+    assert scenario.services["frontend"].calls[0].throttle.window == 120.0
+
+
 def test_several_problems_at_once(tmp_path):
     path = tmp_path / "several.yaml"
     path.write_text(SEVERAL)

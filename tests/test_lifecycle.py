@@ -486,23 +486,23 @@ class Ledger:
         self.closed: list = []
 
     def __enter__(self):
-        self._end, self._closed = record_logs.RequestLog.end, record_logs.CallLog.closed
+        self._end, self._closed = record_logs.RequestLog.end, record_logs.CallLog._write_row
         ledger, end, closed = self, self._end, self._closed
 
         def counting_end(log, rid, now, status, attempts):
             ledger.ended.append(rid)
             end(log, rid, now, status, attempts)
 
-        def counting_closed(log, att, caller, service):
+        def counting_closed(log, att):
             ledger.closed.append(att)
-            closed(log, att, caller, service)
+            closed(log, att)
 
         record_logs.RequestLog.end = counting_end
-        record_logs.CallLog.closed = counting_closed
+        record_logs.CallLog._write_row = counting_closed
         return self
 
     def __exit__(self, *exc):
-        record_logs.RequestLog.end, record_logs.CallLog.closed = self._end, self._closed
+        record_logs.RequestLog.end, record_logs.CallLog._write_row = self._end, self._closed
         return False
 
 

@@ -76,13 +76,16 @@ SAMPLE_S = 20.0
 
 # ----------------------------------------------------------------------------- machinery
 def scenario(*, rate: float, work, cpu: float, workers: int, queue, duration: float,
-             warmup: float, replicas: int = 1, lb: str = "round_robin") -> dict:
-    """One service ``q`` fed by Poisson arrivals; no network latency."""
+             warmup: float, replicas: int = 1, lb: str = "round_robin", scheduler=None) -> dict:
+    """One service ``q`` fed by Poisson arrivals; no network latency. ``scheduler``
+    (e.g. ``"ps"``) where the ground truth needs one; else the default (Go's)."""
+    pod = {"cpu": cpu, "workers": workers, "queue": queue, "work": work}
+    if scheduler is not None:
+        pod["scheduler"] = scheduler
     return {
         "name": "queueing", "duration": duration, "warmup": warmup, "sample_interval": SAMPLE_S,
         "workload": {"clients": {"target": "q", "arrivals": {"rate": rate}}},
-        "services": {"q": {"replicas": replicas, "load_balancer": lb, "pod": {
-            "cpu": cpu, "workers": workers, "queue": queue, "work": work}}},
+        "services": {"q": {"replicas": replicas, "load_balancer": lb, "pod": pod}},
     }
 
 
@@ -374,7 +377,7 @@ def test_processor_sharing_mean_sojourn(name, work, hours, reps, max_rel):
     lam, warmup = 0.7, 900.0
     window = hours * 3600
     spec = scenario(rate=lam, work=work, cpu=1, workers=1000, queue=None,
-                    duration=warmup + window, warmup=warmup)
+                    duration=warmup + window, warmup=warmup, scheduler="ps")
     s = sim.load(spec).services["q"].pod.work.mean()
     checks = Checks()
     sojourn, waited, little = [], [], []
@@ -405,7 +408,7 @@ def test_multicore_processor_sharing_matches_mmc_sojourn():
     c, lam, s, warmup, hours, reps = 4, 3.0, 1.0, 600.0, 1.0, 16
     window = hours * 3600
     spec = scenario(rate=lam, work={"dist": "exponential", "mean": s}, cpu=c, workers=1000,
-                    queue=None, duration=warmup + window, warmup=warmup)
+                    queue=None, duration=warmup + window, warmup=warmup, scheduler="ps")
     checks = Checks()
     sojourn, little = [], []
     for result in replications(spec, reps):

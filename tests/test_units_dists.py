@@ -198,6 +198,24 @@ def test_lognormal_by_median_and_p99():
         dist({"dist": "lognormal", "mean": "1ms", "p99": "10ms"})
 
 
+@pytest.mark.parametrize("spec,message", [
+    ({"dist": "gamma", "mean": "3ms", "cv": 1e308}, "must be <= 10"),
+    ({"dist": "lognormal", "mean": "3ms", "cv": 1e155}, "must be <= 100"),
+    ({"dist": "lognormal", "median": "1ns", "p99": 1e300}, "parameters out of range"),
+    ({"dist": "normal", "mean": -40, "sd": 1}, "parameters out of range"),
+    ({"dist": "mixture", "components": [{"weight": 1e308, "dist": "constant", "value": 1},
+                                        {"weight": 1e308, "dist": "constant", "value": 2}]},
+     "parameters out of range"),
+])
+def test_parameters_that_overflow_are_refused_at_load(spec, message):
+    """Found by the fuzzer (gamma cv 1e308 raised OverflowError mid-run): the
+    spec refuses what would make the engine draw inf or nan."""
+    with pytest.raises(sim.ScenarioError) as info:
+        dist(spec)
+    (problem,) = info.value.problems
+    assert problem.path.startswith("services.a.pod.work") and message in problem.message
+
+
 def test_constant_and_bare_durations():
     d = dist("20ms")
     assert (d.mean(), d.variance(), d.scv()) == (0.02, 0.0, 0.0)

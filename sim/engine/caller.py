@@ -5,16 +5,19 @@ The call path is: the caller sends an attempt over the network, the callee's
 load balancer routes it to a pod, the pod serves, rejects or fails it, and the
 answer travels back. A call with a policy (timeouts, retries, breaker, ...) is
 a :class:`~sim.engine.resilience.ResilientCall`; a plain call has none of
-that cost.
+that cost. The model picks the class per edge and hands it to the site.
+
+Every attempt is registered with the calls log when sent
+(``CallLog.opened``) and its two sides are closed through the log
+(``close_caller`` / ``close_server``), which writes its row once both are.
 """
 from __future__ import annotations
 
-from heapq import heappush
 from typing import Iterator, Optional
 
+from ..status import ABANDONED, CANCELLED, DOWNSTREAM, NONE, OK, TIMEOUT
 from .clock import Clock
 from .messages import INF, Attempt
-from .status import ABANDONED, CANCELLED, DOWNSTREAM, NONE, OK, TIMEOUT
 
 
 class CallSite:
@@ -22,16 +25,18 @@ class CallSite:
 
     ``caller_index`` and ``service_index`` name the edge in the ``calls`` table;
     ``latency`` is the one-way network delay sampler (None = no delay);
-    ``extra_latency`` is set while a latency fault hits the edge.
+    ``extra_latency`` is set while a latency fault hits the edge;
+    ``call_class`` is what :meth:`new_call` makes (:class:`Call`, or
+    ``ResilientCall`` when the edge has a ``policy``).
     """
 
     __slots__ = ("clock", "caller_index", "service", "service_index", "latency", "log",
                  "fail_on_error", "extra_latency", "call_class", "policy", "clients", "uniforms",
-                 "caller_name", "timeouts", "opened", "_to_service")
+                 "caller_name", "timeouts", "opened", "_event_in", "_to_service")
 
     def __init__(self, clock: Clock, caller_index: int, service, latency: Optional[Iterator[float]],
                  log, fail_on_error: bool = True, policy=None, clients=None,
-                 uniforms: Optional[Iterator[float]] = None):
+                 uniforms: Optional[Iterator[float]] = None, call_class: type = None):
         self.clock = clock
         self.caller_index = caller_index
         self.service = service
@@ -43,47 +48,47 @@ class CallSite:
         self.policy = policy
         self.clients = clients
         self.uniforms = uniforms
+        self.call_class = call_class if call_class is not None else Call
+        if policy is not None and self.call_class is Call:
+            raise ValueError("an edge with a call policy needs a call class that applies it")
         self.caller_name = ""
         self.timeouts = None
         self.opened = log.opened
+        self._event_in = clock.event_in  # bound once: runs twice per hop with latency
         self._to_service = (service.receive,)
-        if policy is None:
-            self.call_class = Call
-        else:
-            from .resilience import ResilientCall
-            self.call_class = ResilientCall
 
     def new_call(self, parent, request_id: int, deadline_s: float = INF) -> "Call":
         return self.call_class(self, parent, request_id, deadline_s)
 
     def send(self, att: Attempt) -> None:
-        """Deliver an attempt to the callee after one network hop."""
+        """Deliver an attempt to the callee after one network hop (the edge's
+        latency plus any injected latency; sampled inline, as in :meth:`reply`)."""
         self.opened(att)
-        if self.latency is None and self.extra_latency is None:
+        latency, extra = self.latency, self.extra_latency
+        if latency is None and extra is None:
             self.service.receive(att)
             return
-        delay = next(self.latency) if self.latency is not None else 0.0
-        if self.extra_latency is not None:
-            delay += next(self.extra_latency)
+        delay = next(latency) if latency is not None else 0.0
+        if extra is not None:
+            delay += next(extra)
         if delay > 0.0:
             att.callbacks = self._to_service
-            clock = self.clock
-            heappush(clock._queue, (clock.env._now + delay, 1, next(clock._eid), att))
+            self._event_in(delay, att)
         else:
             self.service.receive(att)
 
     def reply(self, att: Attempt) -> None:
         """Carry the callee's answer back to the caller after one network hop."""
-        if self.latency is None and self.extra_latency is None:
+        latency, extra = self.latency, self.extra_latency
+        if latency is None and extra is None:
             att.call.on_reply(att)
             return
-        delay = next(self.latency) if self.latency is not None else 0.0
-        if self.extra_latency is not None:
-            delay += next(self.extra_latency)
+        delay = next(latency) if latency is not None else 0.0
+        if extra is not None:
+            delay += next(extra)
         if delay > 0.0:
             att.callbacks = (att.call.on_reply,)
-            clock = self.clock
-            heappush(clock._queue, (clock.env._now + delay, 1, next(clock._eid), att))
+            self._event_in(delay, att)
         else:
             att.call.on_reply(att)
 
@@ -95,15 +100,6 @@ def late_reason(server_status: int, server_reason: int) -> int:
     if server_status == OK or server_reason in (NONE, DOWNSTREAM):
         return ABANDONED
     return server_reason
-
-
-def record_late_answer(att: Attempt, status: int, reason: int) -> None:
-    """The server answered an attempt whose caller had already given up:
-    nobody is waiting; write its row, saying what became of the work."""
-    if att.reason == NONE:  # the caller timed out (a cancel or lost hedge says so itself)
-        att.reason = late_reason(status, reason)
-    site = att.call.site
-    site.log.closed(att, site.caller_index, site.service_index)
 
 
 class Call:
@@ -119,6 +115,7 @@ class Call:
         self.deadline_s = deadline_s
         self.attempts = 0
         self.done = False
+        self.live = None
 
     def start(self) -> None:
         """Send the attempt over the network to the callee."""
@@ -126,18 +123,22 @@ class Call:
         site = self.site
         att = self.live = Attempt(self, 1, site.clock.env._now, INF)
         if site.latency is None and site.extra_latency is None:
-            site.opened(att)
+            site.opened(att)  # CallSite.send without network delay, inlined (the M/M/c hot path)
             site.service.receive(att)
         else:
             site.send(att)
 
     def respond(self, att: Attempt, status: int, reason: int) -> None:
         """The server side of ``att`` is over (served, rejected, failed)."""
-        att.server_closed = True
         if att.caller_closed:
-            record_late_answer(att, status, reason)
+            # nobody waits: the row says what became of the work (a cancel or
+            # a lost hedge set its own reason; a timeout left NONE)
+            if att.reason == NONE:
+                att.reason = late_reason(status, reason)
+            self.site.log.close_server(att)
             return
         att.status, att.reason = status, reason
+        self.site.log.close_server(att)  # the caller still waits: its close writes the row
         self.site.reply(att)  # over the network, or straight to on_reply without latency
 
     def on_reply(self, att: Attempt) -> None:
@@ -145,9 +146,7 @@ class Call:
         if att.caller_closed:
             return
         site = self.site
-        att.ended_s = site.clock.env._now
-        att.caller_closed = True
-        site.log.closed(att, site.caller_index, site.service_index)
+        site.log.close_caller(att, site.clock.env._now)
         if site.service.outlier is not None and att.pod is not None:
             site.service.observe_result(att.pod, att.status == OK)
         self.status = att.status
@@ -161,10 +160,7 @@ class Call:
             return
         self.done = True
         self.status, self.reason = TIMEOUT, CANCELLED
-        att = getattr(self, "live", None)
+        att = self.live
         if att is not None and not att.caller_closed:
-            att.ended_s = self.site.clock.env._now
-            att.caller_closed = True
             att.status, att.reason = TIMEOUT, CANCELLED
-            if att.server_closed:
-                self.site.log.closed(att, self.site.caller_index, self.site.service_index)
+            self.site.log.close_caller(att, self.site.clock.env._now)

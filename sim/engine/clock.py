@@ -1,10 +1,22 @@
-"""Cheap, cancellable callbacks on a SimPy environment.
+"""Cheap, cancellable callbacks on a SimPy environment: the only place the
+engine puts anything on SimPy's event queue.
 
 SimPy's queue holds any object with ``callbacks`` and ``_ok``
 (``Environment.schedule`` is public API). An :class:`Alarm` is such an object
-carrying a function and one argument; cancelling it clears the function, so
-the entry pops as a no-op. This is the hot path's only timing primitive:
-no generator processes, no ``AnyOf`` per request.
+carrying a function and one argument; :meth:`Alarm.cancel` empties its
+callbacks, so the entry pops as a no-op (as ``asyncio.TimerHandle.cancel``
+does). The request path uses nothing else: no generator processes, no
+``AnyOf`` per request. The slow control loops (metrics scrapes, HPA, outlier
+detection interval, cluster autoscaler, time-series samples) are ordinary
+SimPy processes using SimPy's public API.
+
+Scheduling pushes ``(time, priority, event id, event)`` onto
+``Environment._queue`` exactly as ``Environment.schedule`` does, with SimPy's
+own :data:`simpy.core.NORMAL` priority, but without its method call and
+keyword handling: it runs several times per request. That layout is SimPy
+4's, hence ``simpy>=4.1,<5`` in ``pyproject.toml``. Hot loops bind a method
+once (``self._event_in = clock.event_in``) rather than reaching into the
+queue themselves.
 """
 from __future__ import annotations
 
@@ -12,6 +24,7 @@ from heapq import heappop, heappush
 from typing import Any, Callable, Optional
 
 import simpy
+from simpy.core import NORMAL
 
 
 def _fire(alarm: "Alarm") -> None:
@@ -24,22 +37,20 @@ _FIRE = (_fire,)  # SimPy only iterates an event's callbacks, so one shared tupl
 
 
 class Alarm:
-    """A one-shot callback ``fn(arg)``; :meth:`cancel` turns it into a no-op."""
+    """A one-shot callback ``fn(arg)`` at time ``at``; :meth:`cancel` turns it into a no-op."""
 
     __slots__ = ("callbacks", "_ok", "fn", "arg", "at")
 
     def cancel(self) -> None:
+        """Make the alarm a no-op (it stays queued and pops without effect).
+        Cancelling twice, or after it fired, does nothing."""
         self.fn = None
         self.callbacks = ()
 
 
 class Clock:
-    """Schedules :class:`Alarm` callbacks on a ``simpy.Environment``.
-
-    ``call_in`` pushes onto SimPy's event heap exactly as
-    ``Environment.schedule`` does (``(time, priority, event id, event)``),
-    inlined because it runs twice per request on the hot path.
-    """
+    """Schedules :class:`Alarm` callbacks and self-scheduling events on a
+    ``simpy.Environment`` at :data:`simpy.core.NORMAL` priority."""
 
     __slots__ = ("env", "_queue", "_eid")
 
@@ -60,37 +71,42 @@ class Clock:
         alarm.fn = fn
         alarm.arg = arg
         alarm.at = at = self.env._now + delay_s
-        heappush(self._queue, (at, 1, next(self._eid), alarm))
+        heappush(self._queue, (at, NORMAL, next(self._eid), alarm))
         return alarm
 
     def alarm_in(self, delay_s: float, fn: Callable[["Alarm"], None]) -> Alarm:
         """Run ``fn(alarm)`` after ``delay_s``, with no ``_fire`` indirection
-        (the pods' CPU completions); cancel with :func:`cancel`."""
+        (the pods' CPU completions)."""
         alarm = Alarm()
         alarm.callbacks = (fn,)
         alarm._ok = True
         alarm.fn = fn
         alarm.arg = None
         alarm.at = at = self.env._now + delay_s
-        heappush(self._queue, (at, 1, next(self._eid), alarm))
+        heappush(self._queue, (at, NORMAL, next(self._eid), alarm))
         return alarm
 
     def event_in(self, delay_s: float, event) -> None:
         """Schedule an object that is its own SimPy event: it has ``callbacks``
-        (each called with the object) and ``_ok``. Attempts travel this way: an
-        attempt is in one place at a time, so it needs no separate alarm."""
-        heappush(self._queue, (self.env._now + delay_s, 1, next(self._eid), event))
+        (each called with the object) and ``_ok``. Attempts travel this way (an
+        attempt is in one place at a time, so it needs no separate alarm)."""
+        heappush(self._queue, (self.env._now + delay_s, NORMAL, next(self._eid), event))
+
+    def event_at(self, time_s: float, event) -> None:
+        """:meth:`event_in` at absolute time ``time_s`` (>= now), exactly: no
+        ``now + (time_s - now)`` rounding. Open-loop arrivals, whose times are
+        decided in advance, travel this way."""
+        heappush(self._queue, (time_s, NORMAL, next(self._eid), event))
 
     def call_at(self, time_s: float, fn: Callable[[Any], None], arg: Any = None) -> Alarm:
         """Run ``fn(arg)`` at absolute time ``time_s`` (not before now)."""
         return self.call_in(max(0.0, time_s - self.env._now), fn, arg)
 
-
-def cancel(alarm: Optional[Alarm]) -> None:
-    """Cancel ``alarm`` if there is one."""
-    if alarm is not None:
-        alarm.fn = None
-        alarm.callbacks = ()
+    @property
+    def events_scheduled(self) -> int:
+        """How many events SimPy has scheduled so far (its event id counter;
+        reading it uses up one id, which orders nothing that follows)."""
+        return next(self._eid)
 
 
 class DeadlineQueue:
@@ -120,8 +136,7 @@ class DeadlineQueue:
         alarm = self._alarm
         if alarm is None or deadline_s < alarm.at:
             if alarm is not None:
-                alarm.fn = None
-                alarm.callbacks = ()
+                alarm.cancel()
             self._alarm = self.clock.call_in(deadline_s - self.clock.env._now, self._fire, None)
 
     def _fire(self, _unused) -> None:

@@ -15,6 +15,7 @@ from typing import Callable, Optional
 
 from ..policies.cluster_autoscaler import ClusterAutoscalerPolicy, NodeView
 from ..policies.scheduling import choose_node
+from ..status import NO_POD, NO_SERVICE, NODE_ADDED, NODE_PROVISIONING, NODE_REMOVED, POD_PENDING
 
 
 class Node:
@@ -76,7 +77,7 @@ class Cluster:
         node = Node(f"node-{self._count}", self.spec.nodes.cpu, self.clock.now)
         self._count += 1
         self.nodes.append(node)
-        self.events.append(self.clock.now, -1, -1, "node_added", node.name)
+        self.events.append(self.clock.now, NO_SERVICE, NO_POD, NODE_ADDED, node.name)
         return node
 
     def node_hours(self) -> float:
@@ -89,7 +90,7 @@ class Cluster:
         node = choose_node(self.nodes, pod.cpu_request)
         if node is None:
             self.pending.append((pod, bind))
-            self.events.append(self.clock.now, pod.service.index, pod.id, "pod_pending",
+            self.events.append(self.clock.now, pod.service.index, pod.id, POD_PENDING,
                                f"no node has {pod.cpu_request:g} CPU free")
             return
         self._bind(node, pod, bind)
@@ -132,7 +133,7 @@ class Cluster:
                                            upcoming_nodes=self.provisioning)
             for _ in range(wanted):
                 self.provisioning += 1
-                self.events.append(now, -1, -1, "node_provisioning",
+                self.events.append(now, NO_SERVICE, NO_POD, NODE_PROVISIONING,
                                    f"{len(self.pending)} pods pending")
                 self.clock.call_in(spec.provisioning_delay, self._node_ready, None)
             if wanted:
@@ -152,6 +153,6 @@ class Cluster:
         self._account()
         self.nodes.remove(node)
         node.removed_s = self.clock.now
-        self.events.append(self.clock.now, -1, -1, "node_removed", name)
+        self.events.append(self.clock.now, NO_SERVICE, NO_POD, NODE_REMOVED, name)
         for pod in list(node.pods):
             evict(pod)

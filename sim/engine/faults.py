@@ -16,8 +16,8 @@ including pods created while it lasts. Each fault is recorded as
 """
 from __future__ import annotations
 
+from ..status import ERROR, FAULT_ENDED, FAULT_ERROR, FAULT_OUTAGE, FAULT_STARTED, NO_POD
 from .pod import RUNNING, TERMINATING
-from .status import ERROR, FAULT_ERROR, FAULT_OUTAGE
 
 
 class PodFault:
@@ -87,7 +87,7 @@ class FaultInjector:
             self.clock.call_at(spec.at, self._begin, (i, spec))
 
     def _emit(self, service_index: int, kind: str, detail: str) -> None:
-        self.events.append(self.clock.now, service_index, -1, kind, detail)
+        self.events.append(self.clock.now, service_index, NO_POD, kind, detail)
 
     @staticmethod
     def _describe(spec) -> str:
@@ -104,7 +104,7 @@ class FaultInjector:
             self._latency(i, spec)
             return
         service = self.services[spec.service]
-        self._emit(service.index, "fault_started", self._describe(spec))
+        self._emit(service.index, FAULT_STARTED, self._describe(spec))
         rs = service.replicaset
         targets = [p for p in service.pods if p.phase < TERMINATING]
         if spec.pods is not None:
@@ -128,7 +128,7 @@ class FaultInjector:
         for pod in fault.pods:
             if pod.phase < TERMINATING:
                 fault.heal(pod)
-        self._emit(service.index, "fault_ended", self._describe(fault.spec))
+        self._emit(service.index, FAULT_ENDED, self._describe(fault.spec))
 
     def _latency(self, i: int, spec) -> None:
         hit = [s for s in self.sites if s.service.name == spec.to and s.caller_name == spec.source]
@@ -136,7 +136,7 @@ class FaultInjector:
         for site in hit:
             site.extra_latency = sampler
         service = self.services[spec.to]
-        self._emit(service.index, "fault_started", self._describe(spec))
+        self._emit(service.index, FAULT_STARTED, self._describe(spec))
         if spec.duration is not None:
             self.clock.call_in(spec.duration, self._latency_end, (spec, hit, service))
 
@@ -144,4 +144,4 @@ class FaultInjector:
         spec, hit, service = arg
         for site in hit:
             site.extra_latency = None
-        self._emit(service.index, "fault_ended", self._describe(spec))
+        self._emit(service.index, FAULT_ENDED, self._describe(spec))

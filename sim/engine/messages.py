@@ -13,7 +13,7 @@ at the next step boundary; downstream calls it waits on are cancelled at once.
 """
 from __future__ import annotations
 
-from .status import NONE, OK, UNFINISHED
+from ..status import NONE, OK, UNFINISHED
 
 NAN = float("nan")
 INF = float("inf")

@@ -1,16 +1,17 @@
 """The metrics pipeline the HPA reads: a metrics-server imitation.
 
-Every ``resolution`` (15 s, metrics-server's default) each running pod is
-scraped: its cumulative CPU seconds and request count. A pod's metric is the
-rate between its last two scrapes (so a new pod has no metric until its
-second scrape, as with the real metrics-server), stamped with the scrape
-time and window. The HPA reads the latest sample, which lags by up to one
+Every metric resolution (:data:`~sim.spec.hpa.METRIC_RESOLUTION_S`, 15 s,
+metrics-server's ``--metric-resolution``) each running pod is scraped: its
+cumulative CPU seconds and request count. A pod's metric is the rate between
+its last two scrapes (so a new pod has no metric until its second scrape, as
+with the real metrics-server), stamped with the scrape time and window. The HPA reads the latest sample, which lags by up to one
 resolution. Instantaneous Pods metrics (``in_flight``, ``queue_length``) are
 read at the scrape too.
 
-Metrics by name (Pods metrics, ``type: Pods``, per pod; Object metrics on a
-Service, ``type: Object``, totals): ``requests_per_second``, ``in_flight``,
-``queue_length``, ``cpu`` (cores). External metrics: ``<workload>.requests_per_second``
+Metrics by name (:data:`~sim.spec.hpa.POD_METRIC_NAMES`; Pods metrics,
+``type: Pods``, per pod; Object metrics on a Service, ``type: Object``,
+totals): ``requests_per_second``, ``in_flight``, ``queue_length``, ``cpu``
+(cores). External metrics: ``<workload>.requests_per_second``
 (the offered rate of a workload, e.g. a queue's arrival rate).
 """
 from __future__ import annotations
@@ -18,14 +19,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
+from ..spec.hpa import METRIC_RESOLUTION_S
 from .pod import RUNNING
-
-RESOLUTION_S = 15.0
-POD_METRICS = ("requests_per_second", "in_flight", "queue_length", "cpu")
 
 
 @dataclass
 class PodMetric:
+    """One pod's metrics from one scrape: rates over ``window_s`` (the time
+    since its previous scrape, normally the resolution) ending at ``t_s``."""
+
     t_s: float
     window_s: float
     cpu_cores: float
@@ -38,19 +40,19 @@ class PodMetric:
 
 
 class MetricsServer:
-    """Scrapes pods every ``resolution_s``; keeps the latest metric per pod."""
+    """Scrapes pods every ``metric_resolution_s``; keeps the latest metric per pod."""
 
-    def __init__(self, services, workloads, resolution_s: float = RESOLUTION_S):
+    def __init__(self, services, workloads, metric_resolution_s: float = METRIC_RESOLUTION_S):
         self.services = services
         self.workloads = workloads
-        self.resolution_s = resolution_s
+        self.metric_resolution_s = metric_resolution_s
         self._last: dict[int, tuple[float, float, int, int]] = {}
         self._workload_counts: dict[str, tuple[float, int]] = {}
         self.workload_rates: dict[str, float] = {}
 
     def process(self, env):
         while True:
-            yield env.timeout(self.resolution_s)
+            yield env.timeout(self.metric_resolution_s)
             self.scrape(env.now)
 
     def scrape(self, now: float) -> None:

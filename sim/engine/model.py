@@ -12,25 +12,26 @@ from typing import Optional
 import simpy
 
 from ..spec.distributions import Constant
+from ..status import BREAKER_EVENTS, NO_POD
 from .arrivals import arrival_times
-from .autoscaler import HorizontalPodAutoscaler
-from .caller import CallSite
+from .caller import Call, CallSite
 from .clock import Clock
 from .cluster import Cluster
 from .faults import FaultInjector
+from .hpa import HPAController
 from .metrics import MetricsServer
 from .prober import ProbeSetup
-from .program import ComputeOnly, call_step, cpu_step, io_step, parallel_step
+from .program import ComputeOnly, Program, call_step, cpu_step, io_step, parallel_step
 from .replicaset import ReplicaSet
-from .resilience import CallPolicy, Clients
+from .call_policy import CallPolicy
+from .clients import Clients
+from .resilience import ResilientCall
 from .rng import Streams
 from .rollout import Rollout
-from .sampler import sample_now, sampler_process
+from .timeseries import record_levels, timeseries_process
 from .service import Service
 from .workload import ClosedLoop, OpenLoop
 
-_BREAKER_EVENTS = {"open": "breaker_opened", "half_open": "breaker_half_open",
-                   "closed": "breaker_closed"}
 
 
 def _is_zero(dist) -> bool:
@@ -58,21 +59,18 @@ class Model:
         self.names = [*scenario.services, *scenario.workload]
         self.sites: list[CallSite] = []
         for service in self.services.values():
-            steps = self._steps(service)
-            if steps == [cpu_step]:
-                service.program = ComputeOnly()
-            else:
-                service.program.__init__(steps)
+            steps = self._steps(service)  # makes the call sites, so after every service exists
+            service.program = ComputeOnly() if steps == [cpu_step] else Program(steps)
         self.workloads = [self._workload(len(scenario.services) + i, name, spec)
                           for i, (name, spec) in enumerate(scenario.workload.items())]
         self.metrics_server: Optional[MetricsServer] = None
-        self.autoscalers = []
+        self.hpa_controllers = []
         if any(s.hpa is not None for s in scenario.services.values()):
             counters = {w.name: (lambda w=w: w.issued) for w in self.workloads}
             self.metrics_server = MetricsServer(list(self.services.values()), counters)
-            self.autoscalers = [HorizontalPodAutoscaler(self.services[name], spec.hpa,
-                                                        self.metrics_server, self.clock, events)
-                                for name, spec in scenario.services.items() if spec.hpa]
+            self.hpa_controllers = [HPAController(self.services[name], spec.hpa,
+                                                  self.metrics_server, self.clock, events)
+                                    for name, spec in scenario.services.items() if spec.hpa]
         self.faults = FaultInjector(scenario.faults, self.services, self.sites, streams,
                                     self.clock, events)
 
@@ -91,7 +89,8 @@ class Model:
                         self.recorder.calls,
                         fail_on_error=getattr(call, "on_failure", "fail") == "fail",
                         policy=policy, clients=clients,
-                        uniforms=self.streams.uniforms(f"policy/{edge}") if policy else None)
+                        uniforms=self.streams.uniforms(f"policy/{edge}") if policy else None,
+                        call_class=ResilientCall if policy else Call)
         site.caller_name = caller
         if policy is not None and policy.breaker_spec is not None:
             target.edges.append(site)
@@ -103,8 +102,8 @@ class Model:
 
         def log(owner_pod, old: str, new: str, t_s: float) -> None:
             who = owner_pod.name if owner_pod is not None else caller
-            events.append(t_s, target.index, owner_pod.id if owner_pod is not None else -1,
-                          _BREAKER_EVENTS[new], f"caller={who} {old}->{new}")
+            events.append(t_s, target.index, owner_pod.id if owner_pod is not None else NO_POD,
+                          BREAKER_EVENTS[new], f"caller={who} {old}->{new}")
         return log
 
     def _steps(self, service: Service) -> list:
@@ -141,7 +140,7 @@ class Model:
             workload.start()
         if self.metrics_server is not None:
             env.process(self.metrics_server.process(env))
-            for hpa in self.autoscalers:
+            for hpa in self.hpa_controllers:
                 env.process(hpa.process(env))
         if self.cluster is not None and self.cluster.autoscaler is not None:
             env.process(self.cluster.autoscaler_process(env, self._evict))
@@ -150,8 +149,8 @@ class Model:
                               self.recorder.events)
             self.clock.call_at(spec.at, rollout.begin, None)
         self.faults.start()
-        env.process(sampler_process(env, list(self.services.values()), self.recorder.samples,
-                                    sc.sample_interval, sc.warmup, sc.duration))
+        env.process(timeseries_process(env, list(self.services.values()), self.recorder.samples,
+                                       sc.sample_interval, sc.warmup, sc.duration))
 
     def _evict(self, pod) -> None:
         """The cluster autoscaler drains a node: delete the pod; its ReplicaSet replaces it."""
@@ -162,10 +161,10 @@ class Model:
     def run(self, until_s: Optional[float] = None) -> None:
         """Run to the scenario's end (or ``until_s``) and flush what is still open."""
         self.env.run(until=until_s if until_s is not None else self.scenario.duration)
-        sample_now(self.env, list(self.services.values()), self.recorder.samples)
+        record_levels(self.env, list(self.services.values()), self.recorder.samples)
         self.recorder.calls.flush_open()
 
     @property
     def events_processed(self) -> int:
         """Events SimPy has scheduled so far (its event id counter)."""
-        return next(self.env._eid)
+        return self.clock.events_scheduled

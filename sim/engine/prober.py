@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from typing import Iterator, Optional
 
 from ..policies.probes import ProbeConfig, ProbeResultTracker, ProbeSchedule
-from .clock import cancel
+from ..status import OK
 from .messages import INF, Attempt
 from .pod import RUNNING
 from .program import Program, cpu_step
-from .status import OK
 
 
 @dataclass
@@ -67,6 +66,8 @@ class _DedicatedProgram(Program):
 
 
 _POOL_PROGRAM = Program([cpu_step])
+PROBE_REQUEST_ID = -1
+"""The request id of a probe: it belongs to no external request (and has no row)."""
 _DEDICATED_PROGRAM = _DedicatedProgram()
 
 
@@ -80,14 +81,15 @@ class ProbeCall:
         self.kind = kind
         self.container = container
         self.done = False
-        self.request_id = -1
+        self.request_id = PROBE_REQUEST_ID
         self.timer = None
 
     def respond(self, att, status: int, reason: int) -> None:
         att.server_closed = True
         if not self.done:
             self.done = True
-            cancel(self.timer)
+            if self.timer is not None:
+                self.timer.cancel()
             self.prober.result(self.kind, self.container, status == OK)
 
     def timed_out(self, _unused) -> None:

@@ -14,9 +14,10 @@ preempt a computing goroutine, but its next context check returns.
 """
 from __future__ import annotations
 
+from math import isnan
 from typing import Callable, Sequence
 
-from .status import CANCELLED, DOWNSTREAM, ERROR, NONE, OK
+from ..status import CANCELLED, DOWNSTREAM, ERROR, NONE, OK
 
 Step = Callable[[object], bool]
 
@@ -107,10 +108,16 @@ def cancel_work(att) -> None:
     stops now; computing work stops at the end of its CPU step.
     """
     att.halt = True
-    if att.server_closed or att.pod is None or att.cpu_seq or att.started_s != att.started_s:
-        return
+    if att.server_closed or att.pod is None or att.cpu_seq or not has_started(att):
+        return  # over, travelling, computing or queued: each checks ``halt`` itself later
     if att.children and att.pending:
         halt(att)
+
+
+def has_started(att) -> bool:
+    """Whether the attempt has taken a worker at its pod; False while it waits
+    in the pod's queue (``started_s`` stays NaN until a worker takes it)."""
+    return not isnan(att.started_s)
 
 
 def cpu_step(att) -> bool:

@@ -25,9 +25,11 @@ from typing import Optional
 
 from ..policies.probes import CrashLoopBackOff
 from ..policies.replicaset import PodView, pods_to_delete
+from ..status import (GRACE_EXPIRED, NO_POD, NOT_SERVING, POD_CREATED, POD_DELETED, POD_KILLED,
+                      POD_RESTARTED, POD_SCHEDULED, POD_STARTED, POD_TERMINATING, REJECTED)
 from .clock import Clock
 from .pod import DELETED, PENDING, RUNNING, STARTING, TERMINATING, Pod
-from .status import GRACE_EXPIRED, NOT_SERVING, POD_KILLED, REJECTED
+from .prober import Prober
 
 
 def _not_serving(att) -> bool:
@@ -62,7 +64,7 @@ class ReplicaSet:
         return [p for p in self.service.pods if p.phase < TERMINATING]
 
     def _emit(self, pod: Optional[Pod], kind: str, detail: str = "") -> None:
-        self.events.append(self.clock.now, self.service.index, pod.id if pod else -1, kind, detail)
+        self.events.append(self.clock.now, self.service.index, pod.id if pod else NO_POD, kind, detail)
 
     # ------------------------------------------------------------ scaling
     def scale_to(self, replicas: int, why: str = "") -> None:
@@ -100,11 +102,11 @@ class ReplicaSet:
         pod = Pod(next(self._pod_ids), f"{service.name}-{revision}-{number}" if revision
                   else f"{service.name}-{number}", service, self.clock, cpu_cores=spec.cpu,
                   workers=spec.workers, queue_limit=spec.queue, revision=revision,
-                  cpu_request=spec.cpu_request_cores)
+                  cpu_request=spec.cpu_request_cores, cpu_setup=service.cpu_setup)
         pod.gate = _not_serving
         pod.on_drained = self._drained
         service.pods.append(pod)
-        self._emit(pod, "pod_created", pod.name)
+        self._emit(pod, POD_CREATED, pod.name)
         for fault in self.pod_faults:
             fault.hit(pod)
         if self.cluster is not None:
@@ -120,7 +122,7 @@ class ReplicaSet:
         pod.phase = STARTING
         pod.node = node
         pod.bound_s = self.clock.now
-        self._emit(pod, "pod_scheduled", node.name if node is not None else "")
+        self._emit(pod, POD_SCHEDULED, node.name if node is not None else "")
         pod.metric = None
         delay = next(self._pull)
         if delay > 0:
@@ -136,7 +138,7 @@ class ReplicaSet:
         pod.container += 1
         if pod.started_s is None:
             pod.started_s = now
-        self._emit(pod, "pod_started", f"container {pod.container}")
+        self._emit(pod, POD_STARTED, f"container {pod.container}")
         delay = next(self._startup)
         if delay > 0:
             self.clock.call_in(delay, self._app_listening, (pod, pod.container))
@@ -153,7 +155,6 @@ class ReplicaSet:
             return None
         prober = self._probers.get(pod.id)
         if prober is None:
-            from .prober import Prober
             prober = self._probers[pod.id] = Prober(self, pod, self.probes)
         return prober
 
@@ -198,7 +199,7 @@ class ReplicaSet:
         pod.restarts += 1
         backoff = self._backoff.setdefault(pod.id, CrashLoopBackOff())
         restart_at = backoff.on_container_exit(now)
-        self._emit(pod, "pod_restarted", f"{why}; restart {pod.restarts} in {restart_at - now:g}s")
+        self._emit(pod, POD_RESTARTED, f"{why}; restart {pod.restarts} in {restart_at - now:g}s")
         self.clock.call_at(restart_at, self._container_start, pod)
 
     def terminate(self, pod: Pod, why: str) -> None:
@@ -208,7 +209,7 @@ class ReplicaSet:
         was = pod.phase
         self.service.set_ready(pod, False)
         pod.phase = TERMINATING
-        self._emit(pod, "pod_terminating", why)
+        self._emit(pod, POD_TERMINATING, why)
         if was == PENDING and self.cluster is not None:
             self.cluster.unschedule(pod)
         if was != RUNNING or not pod.in_flight:
@@ -238,7 +239,7 @@ class ReplicaSet:
         self.service.pods.remove(pod)
         self._backoff.pop(pod.id, None)
         self._probers.pop(pod.id, None)
-        self._emit(pod, "pod_deleted", "")
+        self._emit(pod, POD_DELETED, "")
         if self.cluster is not None and pod.node is not None:
             self.cluster.release(pod)
         if self.rollout is not None:

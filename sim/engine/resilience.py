@@ -16,145 +16,26 @@ downstream calls stops, computing work stops at its next step. Without it the
 callee keeps working for nobody (``reason = abandoned``), which is what
 sustains a retry storm after its trigger is gone.
 
-Policy state (breaker, budget, bulkhead, throttle) lives per calling pod by
-default (``scope: pod``) or once per calling service (``scope: service``).
+This module is where a retry, a timeout, a breaker check and a hedge happen.
+The policy block compiled per edge is :class:`~sim.engine.call_policy.CallPolicy`;
+its state (breaker, budget, bulkhead, throttle) per calling pod or service is
+:class:`~sim.engine.clients.Clients`; the bulkhead's admission and waiters are
+:class:`~sim.engine.bulkhead.Bulkhead`. Every attempt's row is written by the
+calls log when both its sides have closed (``close_caller``, ``close_server``,
+``close_unsent``).
 """
 from __future__ import annotations
 
-from collections import deque
-from typing import Optional
-
-from ..policies.backoff import make_backoff
-from ..policies.breaker import CircuitBreaker
-from ..policies.budgets import make_budget
-from ..policies.bulkhead import SemaphoreBulkhead, ThreadPoolBulkhead
-from ..policies.throttle import AdaptiveThrottle
+from ..status import (BREAKER_OPEN, BUDGET_EXHAUSTED, BULKHEAD_FULL, CANCELLED, DEADLINE, ERROR,
+                      HEDGE_LOST, NONE, OK, REJECTED, THROTTLED, TIMEOUT)
+from .bulkhead import FULL, WAIT
 from .caller import Call
-from .clock import DeadlineQueue, cancel
+from .clock import DeadlineQueue
 from .messages import INF, Attempt
 from .program import cancel_work
-from .status import (BREAKER_OPEN, BUDGET_EXHAUSTED, BULKHEAD_FULL, CANCELLED, DEADLINE,
-                     ERROR, HEDGE_LOST, NONE, OK, REJECTED, RETRYABLE_NAMES, THROTTLED, TIMEOUT)
 
 OUTCOME = {OK: "ok", ERROR: "error", TIMEOUT: "timeout", REJECTED: "rejected"}
-LOCAL = (BREAKER_OPEN, THROTTLED)
-
-
-class CallPolicy:
-    """A scenario ``CallPolicy`` block compiled for the engine (times in seconds)."""
-
-    def __init__(self, spec):
-        self.spec = spec
-        self.timeout_s: Optional[float] = spec.timeout
-        self.deadline_s: Optional[float] = spec.deadline
-        self.propagate: bool = spec.propagate_deadline
-        retry = spec.retry
-        self.max_attempts = retry.max_attempts if retry else 1
-        self.retry_on = frozenset(RETRYABLE_NAMES[name] for name in retry.retry_on) if retry else frozenset()
-        self.backoff = make_backoff(retry.backoff.model_dump()) if retry else None
-        self.budget_spec = retry.budget if retry else None
-        self.breaker_spec = spec.circuit_breaker
-        self.bulkhead_spec = spec.bulkhead
-        self.hedge = spec.hedge
-        self.throttle_spec = spec.throttle
-
-    @staticmethod
-    def is_plain(spec) -> bool:
-        """True if the block asks for nothing (a plain call is faster)."""
-        return (spec.timeout is None and spec.deadline is None and not spec.propagate_deadline
-                and spec.retry is None and spec.circuit_breaker is None and spec.bulkhead is None
-                and spec.hedge is None and spec.throttle is None)
-
-
-class Bulkhead:
-    """A bulkhead with the waiting the pure policies leave to the simulator."""
-
-    def __init__(self, spec):
-        self.semaphore = spec.type == "semaphore"
-        self.policy = (SemaphoreBulkhead(spec.max_concurrent_calls, spec.max_wait)
-                       if self.semaphore else ThreadPoolBulkhead(spec.core, spec.queue))
-        self.waiters: deque = deque()
-
-    def try_enter(self) -> str:
-        """``"go"``, ``"wait"`` (queued for a permit) or ``"full"``."""
-        if self.semaphore:
-            if self.policy.try_enter():
-                return "go"
-            if self.policy.may_wait:
-                self.policy.start_waiting()
-                return "wait"
-            return "full"
-        admission = self.policy.try_submit()
-        return {"started": "go", "queued": "wait", "rejected": "full"}[admission]
-
-    def release(self) -> bool:
-        """A call left; True if a waiter now holds its permit."""
-        return self.policy.release() if self.semaphore else self.policy.on_done()
-
-    def give_up(self) -> None:
-        self.policy.stop_waiting()
-
-
-class Clients:
-    """The policy state of every caller of one edge, keyed by scope."""
-
-    def __init__(self, site_name: str, policy: CallPolicy, on_breaker_transition):
-        self.name = site_name
-        self.policy = policy
-        self._on_transition = on_breaker_transition
-        self._breakers: dict = {}
-        self._budgets: dict = {}
-        self._bulkheads: dict = {}
-        self._throttles: dict = {}
-        self._by_caller: dict = {}
-
-    def of(self, caller_pod) -> tuple:
-        """(breaker, budget, bulkhead, throttle) of a calling pod (None: an external client)."""
-        key = caller_pod.id if caller_pod is not None else -1
-        found = self._by_caller.get(key)
-        if found is None:
-            found = self._by_caller[key] = (self.breaker(caller_pod), self.budget(caller_pod),
-                                            self.bulkhead(caller_pod), self.throttle(caller_pod))
-        return found
-
-    @staticmethod
-    def _key(spec, caller_pod) -> object:
-        if caller_pod is None or getattr(spec, "scope", "pod") == "service":
-            return "service"
-        return caller_pod.id
-
-    def _component(self, store: dict, spec, caller_pod, build):
-        """The instance of one policy component for a caller, made on first use."""
-        if spec is None:
-            return None
-        key = self._key(spec, caller_pod)
-        found = store.get(key)
-        if found is None:
-            found = store[key] = build(spec, caller_pod if key != "service" else None)
-        return found
-
-    def breaker(self, caller_pod):
-        def build(spec, owner):
-            return CircuitBreaker(**spec.model_dump(exclude={"scope"}),
-                                  on_transition=lambda t, old, new: self._on_transition(owner, old, new, t))
-        return self._component(self._breakers, self.policy.breaker_spec, caller_pod, build)
-
-    def budget(self, caller_pod):
-        return self._component(self._budgets, self.policy.budget_spec, caller_pod,
-                               lambda spec, _owner: make_budget(spec.model_dump()))
-
-    def bulkhead(self, caller_pod):
-        return self._component(self._bulkheads, self.policy.bulkhead_spec, caller_pod,
-                               lambda spec, _owner: Bulkhead(spec))
-
-    def throttle(self, caller_pod):
-        return self._component(self._throttles, self.policy.throttle_spec, caller_pod,
-                               lambda spec, _owner: AdaptiveThrottle(spec.k, spec.window))
-
-    def open_breakers(self) -> tuple[int, int]:
-        """(open, half_open) breakers on this edge now."""
-        states = [b.state for b in self._breakers.values()]
-        return states.count("open"), states.count("half_open")
+"""How a retry budget hears of an attempt's end (anything else: ``cancelled``)."""
 
 
 def _expire(att: Attempt) -> None:
@@ -193,9 +74,9 @@ class ResilientCall(Call):
             self.deadline_s = min(self.deadline_s, now + policy.deadline_s)
         self.breaker, self.budget, self.bulkhead, self.throttle = \
             site.clients.of(getattr(self.parent, "pod", None))
-        self._try(False)
+        self._try(is_retry=False)
 
-    def _try(self, is_retry: bool) -> None:
+    def _try(self, *, is_retry: bool) -> None:
         """Admit one attempt through throttle, breaker and bulkhead, then send it."""
         site = self.site
         now = site.clock.env._now
@@ -216,12 +97,12 @@ class ResilientCall(Call):
             return
         if self.bulkhead is not None:
             admission = self.bulkhead.try_enter()
-            if admission == "wait":
+            if admission == WAIT:
                 self._wait_for_bulkhead(att)
                 return
-            if admission == "full":
-                if self.breaker is not None:
-                    self.breaker.on_result(now, 0.0, False)
+            if admission == FULL:
+                if self.breaker is not None:  # the breaker wraps the bulkhead: BulkheadFullException is a failure
+                    self.breaker.on_result(now, duration_s=0.0, ok=False)
                 self._refused(att, REJECTED, BULKHEAD_FULL)
                 return
         self._send(att)
@@ -231,9 +112,7 @@ class ResilientCall(Call):
         site = self.site
         now = site.clock.env._now
         att.status, att.reason = status, reason
-        att.ended_s = now
-        att.caller_closed = att.server_closed = True
-        site.log.closed(att, site.caller_index, site.service_index)
+        site.log.close_unsent(att, now)
         if att.is_retry and self.budget is not None:
             self.budget.release_retry(now)
         self._after_failure(att, status)
@@ -252,7 +131,7 @@ class ResilientCall(Call):
             bulkhead.waiters.remove(att)
             bulkhead.give_up()
             if self.breaker is not None:
-                self.breaker.on_result(self.site.clock.env._now, 0.0, False)
+                self.breaker.on_result(self.site.clock.env._now, duration_s=0.0, ok=False)
             if self.done:
                 return
             self._refused(att, REJECTED, BULKHEAD_FULL)
@@ -261,8 +140,9 @@ class ResilientCall(Call):
         bulkhead = self.bulkhead
         if bulkhead.release():
             waiter = bulkhead.waiters.popleft()
-            cancel(waiter.timer)
-            waiter.timer = None
+            if waiter.timer is not None:
+                waiter.timer.cancel()
+                waiter.timer = None
             call = waiter.call
             if call.done or waiter.caller_closed:  # gone meanwhile: pass the permit on
                 self._release_bulkhead()
@@ -299,21 +179,19 @@ class ResilientCall(Call):
         if self.done or not self.outstanding or self.attempts >= self.policy.max_attempts:
             return  # answered, or between attempts (a retry back-off is pending)
         now = self.site.clock.env._now
-        if self.budget is not None and not self.budget.try_acquire_retry(now, False):
+        if self.budget is not None and not self.budget.try_acquire_retry(now, after_timeout=False):
             return  # hedges spend the retry budget too (gRFC A6 throttles hedges)
         self.hedges += 1
-        self._try(True)
+        self._try(is_retry=True)
 
     # ------------------------------------------------------------ answers
     def on_reply(self, att: Attempt) -> None:
         if att.caller_closed:
             return
-        site = self.site  # _close_caller, inlined (once per attempt)
-        att.ended_s = site.clock.env._now
-        att.caller_closed = True
-        self.outstanding -= 1
+        self.outstanding -= 1  # _close_caller, inlined (once per attempt)
         self.attempts_live.remove(att)
-        site.log.closed(att, site.caller_index, site.service_index)  # the server closed first
+        site = self.site
+        site.log.close_caller(att, site.clock.env._now)  # the server closed first: writes the row
         status = att.status
         if status == OK:
             if not self.done:  # settle the success before freeing the bulkhead permit,
@@ -336,13 +214,11 @@ class ResilientCall(Call):
         self._after_failure(att, TIMEOUT)
 
     def _close_caller(self, att: Attempt) -> None:
-        site = self.site
-        att.ended_s = site.clock.env._now
-        att.caller_closed = True
+        """Stop waiting for a sent attempt (answered, timed out, abandoned)."""
         self.outstanding -= 1
         self.attempts_live.remove(att)
-        if att.server_closed:
-            site.log.closed(att, site.caller_index, site.service_index)
+        site = self.site
+        site.log.close_caller(att, site.clock.env._now)
 
     def _account(self, att: Attempt, status: int) -> None:
         """Tell every policy how a sent attempt ended (``CANCELLED``: abandoned)."""
@@ -398,11 +274,11 @@ class ResilientCall(Call):
         elif delay > 0.0:
             self.timer = clock.call_in(delay, self._retry, None)
         else:
-            self._try(True)
+            self._try(is_retry=True)
 
     def _retry(self, _unused) -> None:
         self.timer = None
-        self._try(True)
+        self._try(is_retry=True)
 
     def _deadline_passed(self, _unused) -> None:
         self.timer = None
@@ -414,28 +290,22 @@ class ResilientCall(Call):
         bulkhead = self.bulkhead
         if bulkhead is None:
             return
+        site = self.site
         for att in [a for a in bulkhead.waiters if a.call is self]:
-            cancel(att.timer)
-            att.timer = None
+            if att.timer is not None:
+                att.timer.cancel()
+                att.timer = None
             if bulkhead.semaphore:
                 bulkhead.waiters.remove(att)
                 bulkhead.give_up()
             att.status, att.reason = TIMEOUT, CANCELLED
-            att.ended_s = self.site.clock.env._now
-            att.caller_closed = att.server_closed = True
-            site = self.site
-            site.log.closed(att, site.caller_index, site.service_index)
+            site.log.close_unsent(att, site.clock.env._now)
 
     def _end(self, status: int, reason: int) -> None:
         if self.bulkhead is not None:
             self._drop_waiters()
         self.done = True
-        if self.timer is not None:
-            cancel(self.timer)
-            self.timer = None
-        if self.hedge_timer is not None:
-            cancel(self.hedge_timer)
-            self.hedge_timer = None
+        self._cancel_timers()
         if self.budget is not None:
             self.budget.on_call_done(self.site.clock.env._now, status == OK, self.retries,
                                      self.last_after_timeout)
@@ -447,13 +317,20 @@ class ResilientCall(Call):
         if self.done:
             return
         self.done = True
-        cancel(self.timer)
-        cancel(self.hedge_timer)
-        self.timer = self.hedge_timer = None
+        self._cancel_timers()
         if self.outstanding:
             self._abandon_others(CANCELLED)
         self._drop_waiters()
         if self.budget is not None:
-            self.budget.on_call_done(self.site.clock.env._now, False, self.retries,
-                                     self.last_after_timeout)
+            self.budget.on_call_done(self.site.clock.env._now, ok=False, retries=self.retries,
+                                     last_retry_after_timeout=self.last_after_timeout)
         self.status, self.reason = TIMEOUT, CANCELLED
+
+    def _cancel_timers(self) -> None:
+        """The call is over: no retry, deadline or hedge alarm may fire for it."""
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if self.hedge_timer is not None:
+            self.hedge_timer.cancel()
+            self.hedge_timer = None

@@ -10,6 +10,7 @@ scaling meanwhile: its desired count is the one the rollout converges to.
 from __future__ import annotations
 
 from ..policies.replicaset import RSCounts, new_rs_scale_up_target, old_rs_scale_down
+from ..status import NO_POD, ROLLOUT_FINISHED, ROLLOUT_STARTED
 
 
 class Rollout:
@@ -30,7 +31,7 @@ class Rollout:
         rs.revision += 1
         self.revision = rs.revision
         rs.rollout = self
-        self._event("rollout_started", f"revision {self.revision} maxSurge={self.spec.maxSurge} "
+        self._event(ROLLOUT_STARTED, f"revision {self.revision} maxSurge={self.spec.maxSurge} "
                                        f"maxUnavailable={self.spec.maxUnavailable}")
         self.reconcile()
 
@@ -75,7 +76,7 @@ class Rollout:
     def finish(self, how: str) -> None:
         if self.replicaset.rollout is self:
             self.replicaset.rollout = None
-            self._event("rollout_finished", f"revision {self.revision} {how}")
+            self._event(ROLLOUT_FINISHED, f"revision {self.revision} {how}")
 
     def _event(self, kind: str, detail: str) -> None:
-        self.events.append(self.clock.now, self.replicaset.service.index, -1, kind, detail)
+        self.events.append(self.clock.now, self.replicaset.service.index, NO_POD, kind, detail)

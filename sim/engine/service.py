@@ -12,10 +12,12 @@ from typing import Optional
 
 from ..policies.load_balancer import make_load_balancer
 from ..policies.outlier import OutlierDetector
+from ..status import (CANCELLED, DEADLINE, NO_ENDPOINT, POD_EJECTED, POD_READY, POD_UNEJECTED,
+                      POD_UNREADY, REJECTED, SHED, TIMEOUT)
 from .clock import Clock
-from .pod import Pod
+from .cpu import CpuSetup
+from .pod import TERMINATING, Pod
 from .program import Program
-from .status import CANCELLED, DEADLINE, NO_ENDPOINT, REJECTED, SHED, TIMEOUT
 
 
 class Service:
@@ -33,7 +35,8 @@ class Service:
         self.lb = make_load_balancer(spec.load_balancer.type, streams.uniforms(f"lb/{name}"),
                                      spec.load_balancer.choice_count)
         self._work = streams.sampler(spec.pod.work, f"work/{name}")
-        self.program = Program()
+        self.cpu_setup = CpuSetup.from_spec(spec.pod, streams, name)
+        self.program = Program()  # the plan: set by the model once every call site exists
         self.desired_replicas = spec.replicas
         self.retired_cpu_s = 0.0
         self.max_queue_time_s: Optional[float] = spec.pod.max_queue_time
@@ -96,12 +99,12 @@ class Service:
             self.endpoints.append(pod)
             if self.outlier is not None:
                 self.outlier.add_host(pod.id)
-            self.events.append(now, self.index, pod.id, "pod_ready", "")
+            self.events.append(now, self.index, pod.id, POD_READY, "")
         else:
             self.endpoints.remove(pod)
             if self.outlier is not None:
                 self.outlier.remove_host(pod.id)
-            self.events.append(now, self.index, pod.id, "pod_unready", "")
+            self.events.append(now, self.index, pod.id, POD_UNREADY, "")
         self._refresh_routable()
 
     def _refresh_routable(self) -> None:
@@ -114,7 +117,7 @@ class Service:
         """A caller saw an answer from ``pod`` (outlier detection input)."""
         outlier = self.outlier
         if outlier is not None and pod.ready and outlier.on_result(pod.id, self.clock.now, ok):
-            self.events.append(self.clock.now, self.index, pod.id, "pod_ejected",
+            self.events.append(self.clock.now, self.index, pod.id, POD_EJECTED,
                                f"consecutive_5xx={outlier.consecutive_5xx}")
             self._refresh_routable()
 
@@ -125,7 +128,7 @@ class Service:
             yield env.timeout(interval)
             back = self.outlier.tick(env.now)
             for pod_id in back:
-                self.events.append(env.now, self.index, pod_id, "pod_unejected", "")
+                self.events.append(env.now, self.index, pod_id, POD_UNEJECTED, "")
             if back:
                 self._refresh_routable()
 
@@ -136,7 +139,6 @@ class Service:
 
     def levels(self) -> tuple:
         """The sampled levels, in :data:`~sim.record.logs.SampleLog.FIELDS` order."""
-        from .pod import TERMINATING
         pods = self.pods
         replicas = sum(1 for p in pods if p.phase != TERMINATING)
         open_, half_open = 0, 0
@@ -147,4 +149,4 @@ class Service:
         return (float(replicas), float(len(self.endpoints)), float(self.desired_replicas),
                 float(sum(len(p.queue) for p in pods)), float(sum(p.in_flight for p in pods)),
                 self.cpu_seconds(), float(sum(1 for p in pods if p.started_s is not None)),
-                float(open_), float(half_open))
+                float(open_), float(half_open), *self.cpu_setup.throttle_totals())

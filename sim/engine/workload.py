@@ -7,7 +7,6 @@ requests log, exactly once.
 """
 from __future__ import annotations
 
-from heapq import heappush
 from typing import Iterator
 
 from .clock import Clock
@@ -19,13 +18,15 @@ MIN_RETRY_THINK_S = 1e-3
 class OpenLoop:
     """Requests arrive at precomputed times whatever the system does."""
 
-    __slots__ = ("index", "name", "clock", "site", "times", "log", "issued", "callbacks", "_next")
+    __slots__ = ("index", "name", "clock", "site", "times", "log", "issued", "callbacks",
+                 "_next", "_event_at")
 
     _ok = True  # the source is its own SimPy event: one per arrival, no alarm
 
     def __init__(self, index: int, name: str, clock: Clock, site, times: Iterator[float], log):
         self.issued = 0
         self._next = (self._arrive,)
+        self._event_at = clock.event_at  # bound once: runs once per arrival
         self.index = index
         self.name = name
         self.clock = clock
@@ -37,15 +38,14 @@ class OpenLoop:
         first = next(self.times, None)
         if first is not None:
             self.callbacks = self._next
-            self.clock.event_in(first - self.clock.env._now, self)
+            self._event_at(first, self)
 
     def _arrive(self, _event) -> None:
-        clock = self.clock
-        now = clock.env._now
+        now = self.clock.env._now
         following = next(self.times, None)
         if following is not None:
-            self.callbacks = self._next  # inlined Clock.event_in: one arrival, one event
-            heappush(clock._queue, (following, 1, next(clock._eid), self))
+            self.callbacks = self._next  # the source is the event of its next arrival
+            self._event_at(following, self)
         self.issued += 1
         site = self.site
         site.call_class(site, self, self.log.arrive(self.index, now), INF).start()

@@ -11,7 +11,7 @@ See ``docs/experiments.md`` for the file format and what is shared between arms.
 from .expand import expand, run_id
 from .spec import Experiment, ExperimentSpec, Factor, Metric, load_experiment
 from .store import ResultStore, read_table
-from .sweep import SweepInterrupted, sweep
+from .sweep import SweepInterrupted, SweepStoreFailed, sweep
 
 
 def summarize(*args, **kwargs):
@@ -23,4 +23,5 @@ def summarize(*args, **kwargs):
 
 
 __all__ = ["Experiment", "ExperimentSpec", "Factor", "Metric", "ResultStore", "SweepInterrupted",
+           "SweepStoreFailed",
            "expand", "load_experiment", "read_table", "run_id", "summarize", "sweep"]

@@ -3,6 +3,10 @@
 
 Every backend runs the same top-level function (:func:`~sim.experiment.worker.run_task`)
 on the same task dicts, so every backend yields the same records.
+
+A worker that dies: Dask's scheduler runs its tasks again on another worker
+(``distributed.scheduler.allowed-failures``, 3 by default); a local process pool
+breaks as a whole, and the sweep replaces it (``sweep.POOL_RESTARTS``).
 """
 from __future__ import annotations
 

@@ -29,6 +29,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import Problem, ScenarioError
+from ..record.keys import closest, metric_names
 from ..spec.loader import read_yaml, validate
 from ..spec.overrides import apply_overrides_collecting
 from ..spec.problems import problems_from
@@ -39,14 +40,12 @@ DEFAULT_ARM = "default"
 COUPLE_SEP = "|"
 IDENTITY = ("run_id", "arm", "point", "replication", "seed")
 RESERVED_COLUMNS = set(IDENTITY) | {"status", "error", "wall_s"}
-# First components of summary.json keys a metric may name ("pod_seconds" is
-# derived: the total over services).
-SUMMARY_SECTIONS = {"requests", "offered_rps", "goodput_rps", "success_ratio",
-                    "attempts_per_request", "latency_s", "services", "events", "duration_s",
-                    "warmup_s", "wall_s", "memory", "pod_seconds"}
-MAXIMIZE_BY_DEFAULT = {"goodput_rps", "success_ratio", "ok"}
+# A metric is a flattened summary.json key of the base scenario (one source of
+# truth: sim.record.keys.metric_names) or a column of the run's record.
+RECORD_METRICS = ("wall_s",)
+MAXIMIZE_BY_DEFAULT = {"goodput_rps", "success_ratio", "ok", "good", "good_ratio"}
 ANALYSIS_ONLY = ("replications", "description", "metrics", "baseline", "confidence", "precision",
-                 "service")
+                 "service", "labels", "reference")
 Source = Union[str, os.PathLike, Mapping[str, Any]]
 
 
@@ -97,6 +96,8 @@ class ExperimentSpec(_Model):
     confidence: float = Field(0.95, gt=0, lt=1)
     precision: float = Field(0.05, gt=0, lt=1)
     service: Optional[str] = None
+    labels: dict[str, str] = Field(default_factory=dict)       # display names of arms, factors, metrics
+    reference: dict[str, Any] = Field(default_factory=dict)    # factor -> the level others are compared with
 
 
 @dataclass(frozen=True)
@@ -322,7 +323,24 @@ def design_points(factors: list[Factor], sampled: list[dict[str, Any]]) -> list[
     return [{**g, **s} for g in grid for s in (sampled or [{}])]
 
 
-def _parse_metrics(spec: ExperimentSpec, services: set[str], problems: list[Problem]) -> list[Metric]:
+def _metric_problem(name: str, known: list[str], services) -> str:
+    """Why ``name`` is not a metric of this scenario, with the closest names."""
+    parts = name.split(".")
+    if parts[0] == "services" and len(parts) >= 2 and parts[1] not in services:
+        return (f"expected services.NAME.KEY with a service of the scenario "
+                f"(known: {', '.join(services)})")
+    near = closest(name, known)
+    hint = f"; did you mean {' or '.join(repr(k) for k in near)}?" if near else ""
+    return f"not a summary.json key of this scenario{hint}"
+
+
+def _parse_metrics(spec: ExperimentSpec, base: Scenario, problems: list[Problem]) -> list[Metric]:
+    """The experiment's metrics, each checked against the key set a run of the
+    base scenario (the scenario with the experiment's ``overrides``) writes to
+    ``summary.json`` (:func:`sim.record.keys.metric_names`): arms and design
+    points change values, not which keys exist. Every bad name is reported."""
+    known = metric_names(base) + list(RECORD_METRICS)
+    known_set = set(known)
     metrics, seen = [], set()
     for i, item in enumerate(spec.metrics):
         if isinstance(item, dict):
@@ -334,14 +352,8 @@ def _parse_metrics(spec: ExperimentSpec, services: set[str], problems: list[Prob
         else:
             name = item
             direction = "maximize" if name.split(".")[-1] in MAXIMIZE_BY_DEFAULT else "minimize"
-        parts = name.split(".")
-        if parts[0] not in SUMMARY_SECTIONS:
-            problems.append(Problem(f"metrics.{i}", "not a summary.json key (known sections: "
-                                    f"{', '.join(sorted(SUMMARY_SECTIONS))})", name))
-            continue
-        if parts[0] == "services" and (len(parts) < 3 or parts[1] not in services):
-            problems.append(Problem(f"metrics.{i}", "expected services.NAME.KEY with a service of the "
-                                    f"scenario (known: {', '.join(sorted(services))})", name))
+        if name not in known_set:
+            problems.append(Problem(f"metrics.{i}", _metric_problem(name, known, base.services), name))
             continue
         if name in seen:
             problems.append(Problem(f"metrics.{i}", "listed twice", name))
@@ -443,6 +455,30 @@ def validate_runs(exp: Experiment, limit: int = 50) -> None:
         raise ScenarioError(problems, source=exp.source)
 
 
+def _check_labels_and_references(spec: ExperimentSpec, factors: list[Factor], sampled: list[str],
+                                  metrics: list[Metric], problems: list[Problem]) -> None:
+    """``labels`` keys must name an arm, a factor (or one of its paths), a sampled
+    range or a metric; ``reference`` keys a grid factor and values one of its levels
+    (a coupled factor's level as the list of its values)."""
+    known = set(spec.arms or {DEFAULT_ARM: {}}) | {f.name for f in factors} | set(sampled)
+    known |= {p for f in factors for p in f.paths} | {m.name for m in metrics}
+    for key in spec.labels:
+        if key not in known:
+            problems.append(Problem(f"labels.{key}", "names no arm, factor or metric of this experiment"))
+    by_name = {f.name: f for f in factors}
+    for key, level in spec.reference.items():
+        factor = by_name.get(key)
+        if factor is None:
+            problems.append(Problem(f"reference.{key}", "not a grid factor (known: "
+                                    f"{', '.join(by_name) or 'none'})"))
+            continue
+        wanted = canonical(list(level) if factor.coupled and isinstance(level, (list, tuple)) else [level])
+        if wanted not in {canonical(list(lv)) for lv in factor.levels}:
+            problems.append(Problem(f"reference.{key}", "not one of the factor's levels "
+                                    f"({', '.join(str(list(lv) if factor.coupled else lv[0]) for lv in factor.levels)})",
+                                    level))
+
+
 def load_experiment(source: Union[Source, Experiment], *, replications: Optional[int] = None,
                     check_runs: bool = True) -> Experiment:
     """Load an experiment from a YAML path or a mapping and validate it whole.
@@ -490,7 +526,8 @@ def load_experiment(source: Union[Source, Experiment], *, replications: Optional
             for k, _ in sources) else Problem(f"scenario: {p.path}", p.message, p.value)
             for p in exc.problems]
         raise ScenarioError(problems + located, source=name) from None
-    metrics = _parse_metrics(spec, set(base.services), problems)
+    metrics = _parse_metrics(spec, base, problems)
+    _check_labels_and_references(spec, factors, list(ranges), metrics, problems)
     if spec.service is not None and spec.service not in base.services:
         problems.append(Problem("service", f"no such service (known: {', '.join(base.services)})",
                                 spec.service))

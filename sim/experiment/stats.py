@@ -15,6 +15,9 @@ counts runs whose ``status`` is ``ok``.
   ``Var(x_arm) + Var(x_base)`` and differences are resolved with fewer runs.
 - **Replications needed** for a relative precision ``p``: the smallest ``n``
   with ``t(n-1) * sd / sqrt(n) <= p * |mean|`` (sd estimated from the runs so far).
+
+Rankings with ties and comparisons across factor levels are in
+:mod:`sim.experiment.compare`; :func:`ranked` uses them when given the runs.
 """
 from __future__ import annotations
 
@@ -289,13 +292,20 @@ def analytic_values(exp: Experiment) -> pd.DataFrame:
 # ------------------------------------------------------------------ ranking
 
 def ranked(summary: pd.DataFrame, metric: Optional[str] = None,
-           direction: Optional[str] = None) -> pd.DataFrame:
+           direction: Optional[str] = None, table: Optional[pd.DataFrame] = None) -> pd.DataFrame:
     """One row per (arm, point), best first by ``metric`` (default: the first):
     with several arms, design points in order and the arms ranked within each
     (``rank`` restarts at 1); with one arm, the design points ranked against each other;
     with ``rank``, the factor values and, per metric, ``mean`` and ``half_width``
     (columns ``METRIC`` and ``METRIC ±``), plus the paired difference of the
-    ranking metric against the baseline."""
+    ranking metric against the baseline.
+
+    With ``table`` (the runs), only resolved differences rank: a row whose
+    paired difference against the best row of its group is not significant
+    shares its rank (``tie`` is "=", ``versus`` names that row's arm or point,
+    ``reps_to_resolve`` the replications that would resolve it; see
+    :mod:`sim.experiment.compare`). Without it, ranks follow the means alone.
+    """
     metrics = list(summary.attrs.get("metrics") or dict.fromkeys(summary["metric"]))
     metric = metric or metrics[0]
     direction = direction or summary.attrs.get("directions", {}).get(metric, "minimize")
@@ -304,27 +314,54 @@ def ranked(summary: pd.DataFrame, metric: Optional[str] = None,
     wide = summary.pivot_table(index=["arm", "point"], columns="metric",
                                values=["mean", "half_width"], aggfunc="first", dropna=False)
     base = summary.drop_duplicates(["arm", "point"])[keys].set_index(["arm", "point"])
-    table = base.copy()
+    frame = base.copy()
     for m in metrics:
         if ("mean", m) in wide.columns:
-            table[m] = wide[("mean", m)]
-            table[f"{m} ±"] = wide[("half_width", m)]
+            frame[m] = wide[("mean", m)]
+            frame[f"{m} ±"] = wide[("half_width", m)]
     first = summary[summary["metric"] == metric].set_index(["arm", "point"])
     for column in ("n", "diff_mean", "diff_ci_low", "diff_ci_high", "diff_rel", "significant", "analytic"):
         if column in first.columns:
-            table[f"{column}" if column == "n" else f"{metric} {column}"] = first[column]
-    table = table.reset_index()
+            frame[f"{column}" if column == "n" else f"{metric} {column}"] = first[column]
+    frame = frame.reset_index()
     ascending = direction != "maximize"
-    if table["arm"].nunique() > 1:     # arms compete within each design point
-        table = table.sort_values(["point", metric], ascending=[True, ascending], kind="stable",
+    several_arms = frame["arm"].nunique() > 1
+    if several_arms:                   # arms compete within each design point
+        frame = frame.sort_values(["point", metric], ascending=[True, ascending], kind="stable",
                                   na_position="last")
-        table.insert(0, "rank", table.groupby("point").cumcount() + 1)
+        frame.insert(0, "rank", frame.groupby("point").cumcount() + 1)
     else:                              # one arm: the design points compete
-        table = table.sort_values(metric, ascending=ascending, kind="stable", na_position="last")
-        table.insert(0, "rank", range(1, len(table) + 1))
-    table = table.reset_index(drop=True)
-    table.attrs = {"metric": metric, "direction": direction, "metrics": metrics, "factors": factors,
+        frame = frame.sort_values(metric, ascending=ascending, kind="stable", na_position="last")
+        frame.insert(0, "rank", range(1, len(frame) + 1))
+    frame = frame.reset_index(drop=True)
+    if table is not None:
+        frame = _with_ties(frame, table, metric, direction, several_arms,
+                           summary.attrs.get("confidence", 0.95))
+    frame.attrs = {"metric": metric, "direction": direction, "metrics": metrics, "factors": factors,
                    "dimensions": list(summary.attrs.get("dimensions", factors)),
                    "grid": list(summary.attrs.get("grid", [])),
-                   "baseline": summary.attrs.get("baseline")}
-    return table
+                   "baseline": summary.attrs.get("baseline"), "ties": table is not None}
+    return frame
+
+
+def _with_ties(frame: pd.DataFrame, table: pd.DataFrame, metric: str, direction: str,
+               several_arms: bool, confidence: float) -> pd.DataFrame:
+    """Replace ``rank`` by ranks with ties (:func:`sim.experiment.compare.rank_sides`)."""
+    from .compare import rank_sides, replication_matrix
+    matrix = replication_matrix(table, metric)
+    if matrix.empty:
+        return frame
+    groups = frame.groupby("point", sort=False) if several_arms else [(None, frame)]
+    parts = []
+    for _, part in groups:
+        cells = {(r.arm, r.point): [(r.arm, r.point)] for r in part.itertuples()}
+        ranking = rank_sides(matrix, cells, direction, confidence).set_index("key")
+        part = part.copy()
+        index = list(zip(part["arm"], part["point"]))
+        part["rank"] = [int(ranking.at[k, "rank"]) for k in index]
+        part["tie"] = [ranking.at[k, "tie"] for k in index]
+        part["versus"] = [(v[0] if several_arms else v[1]) if isinstance(v, tuple) else None
+                          for v in (ranking.at[k, "versus"] for k in index)]
+        part["reps_to_resolve"] = [ranking.at[k, "reps_to_resolve"] for k in index]
+        parts.append(part.sort_values("rank", kind="stable"))
+    return pd.concat(parts).reset_index(drop=True)

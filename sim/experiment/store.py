@@ -8,6 +8,8 @@ Layout of ``DIR``:
   (temporary file + ``os.replace``) as soon as the run ends: a sweep killed at
   any moment loses no finished run;
 - ``runs/<run_id>/``: the run's tables (``Result.write``), with ``--keep-runs``;
+- ``timeseries/<run_id>.parquet``: the time series of replication 0 of every arm
+  and design point (what the report's time-series figure draws; plots never simulate);
 - ``results.parquet``: the consolidated table, one row per stored run in
   expansion order (rewritten atomically during the sweep and at its end).
 
@@ -23,9 +25,10 @@ import shutil
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, Callable, Iterator, Mapping, Optional
 
 import pandas as pd
 import pyarrow as pa
@@ -109,14 +112,46 @@ def _first_difference(old: Any, new: Any, path: str = "") -> str:
     return path or "(top level)"
 
 
+class StoreFailed(Exception):
+    """Writing to the result directory failed (a full disk, a quota, a lost
+    mount, permissions). ``path``: the file being written; ``reason``: the
+    system's words (``No space left on device``). What was stored before is
+    intact; nothing half-written is left behind."""
+
+    def __init__(self, path: os.PathLike | str, reason: str):
+        super().__init__(f"cannot write {path}: {reason}")
+        self.path, self.reason = Path(path), reason
+
+
+@contextmanager
+def writing(path: os.PathLike | str) -> Iterator[None]:
+    """Turn an ``OSError`` raised while writing ``path`` into :class:`StoreFailed`."""
+    try:
+        yield
+    except OSError as exc:
+        raise StoreFailed(path, exc.strerror or str(exc)) from exc
+
+
+def replace_atomically(path: Path, write: Callable[[Path], Any]) -> None:
+    """``write`` a temporary file beside ``path``, then rename it over ``path``;
+    on failure remove the temporary file (a full disk leaves no debris)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     """Write a temporary file, then rename it over ``path``: a reader (or a
     resume after the writer was killed) sees the old file or the new one, never
     half of one. No fsync: a killed process loses nothing the kernel holds;
-    only a machine crash could, and then ``resume`` reruns what is missing."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    only a machine crash could, and then ``resume`` reruns what is missing.
+    Raises :class:`StoreFailed` when the write fails."""
+    with writing(path):
+        replace_atomically(path, lambda tmp: tmp.write_text(text))
 
 
 class ResultStore:
@@ -127,6 +162,7 @@ class ResultStore:
         self.runs_dir = self.out / "runs"
         self.manifest_path = self.out / "manifest.json"
         self.results_path = self.out / "results.parquet"
+        self.timeseries_dir = self.out / "timeseries"
 
     # ------------------------------------------------------------ opening
     def read_manifest(self) -> Optional[dict]:
@@ -163,22 +199,31 @@ class ResultStore:
         elif resume and self.out.exists() and any(self.out.iterdir()):
             raise ScenarioError([Problem(str(self.out), "nothing to resume here (no manifest.json)")],
                                 source="--resume")
-        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        with writing(self.out):
+            self.out.mkdir(parents=True, exist_ok=True)
         atomic_write_text(self.manifest_path, json.dumps(manifest, indent=2, default=str) + "\n")
+        with writing(self.runs_dir):   # after the manifest: a directory without one is refused
+            self.runs_dir.mkdir(exist_ok=True)
         return self.load_records() if resume else {}
 
     def clear(self) -> None:
         """Forget the stored runs (the same experiment, run afresh)."""
-        if self.runs_dir.exists():
-            shutil.rmtree(self.runs_dir)
+        for folder in (self.runs_dir, self.timeseries_dir):
+            if folder.exists():
+                shutil.rmtree(folder)
         self.results_path.unlink(missing_ok=True)
 
     # ------------------------------------------------------------ records
     def keep_dir(self, run_id: str) -> Path:
         return self.runs_dir / run_id
 
+    def timeseries_path(self, run_id: str) -> Path:
+        """Where the worker stores the time series of a run (replication 0 only)."""
+        return self.timeseries_dir / f"{run_id}.parquet"
+
     def put(self, record: Mapping[str, Any]) -> dict:
-        """Store one finished run atomically; return it as stored (JSON round trip)."""
+        """Store one finished run atomically; return it as stored (JSON round trip).
+        Raises :class:`StoreFailed` (and stores nothing) when the write fails."""
         text = json.dumps(record, allow_nan=True)
         atomic_write_text(self.runs_dir / f"{record['run_id']}.json", text)
         return json.loads(text)
@@ -196,9 +241,10 @@ class ResultStore:
         return records
 
     def write_table(self, table: pd.DataFrame) -> Path:
-        tmp = self.out / f".results.{os.getpid()}.parquet.tmp"
-        table.to_parquet(tmp, index=False)
-        os.replace(tmp, self.results_path)
+        """Replace ``results.parquet`` atomically (StoreFailed when the write fails;
+        the previous table then stays, and the records in ``runs/`` rebuild it)."""
+        with writing(self.results_path):
+            replace_atomically(self.results_path, lambda tmp: table.to_parquet(tmp, index=False))
         return self.results_path
 
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import time
 import warnings
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -12,13 +11,16 @@ from typing import Any, Callable, Mapping, Optional, Union
 import pandas as pd
 
 from ..errors import Problem, ScenarioError
+from .collect import RunCollector
 from .executors import ExecutorChoice, default_jobs, open_executor
 from .expand import execution_order, expand
 from .spec import Experiment, Source, load_experiment
-from .store import ResultStore, build_table, table_attrs
+from .store import ResultStore, StoreFailed, build_table, table_attrs
 from .worker import run_task
 
-CONSOLIDATE_EVERY_S = 2.0
+POOL_RESTARTS = 3
+"""How many times a broken local process pool is replaced and its lost runs run
+again (as Dask's ``distributed.scheduler.allowed-failures``, 3)."""
 
 
 class SweepInterrupted(KeyboardInterrupt):
@@ -27,6 +29,18 @@ class SweepInterrupted(KeyboardInterrupt):
     def __init__(self, table: pd.DataFrame, stored: int, total: int, out: Optional[Path]):
         super().__init__(f"interrupted: {stored} of {total} runs stored")
         self.table, self.stored, self.total, self.out = table, stored, total, out
+
+
+class SweepStoreFailed(Exception):
+    """Writing to the result directory failed mid-sweep (a full disk, a quota,
+    a lost mount): the sweep stopped starting runs. The ``stored`` runs are
+    intact on disk and ``resume`` finishes the sweep. ``table`` holds every run
+    computed (stored or not); ``failure`` is the :class:`StoreFailed`."""
+
+    def __init__(self, failure: StoreFailed, table: pd.DataFrame, stored: int, total: int, out: Path):
+        super().__init__(f"{failure}; {stored} of {total} runs are stored in {out}/, intact: make room "
+                         "and run the sweep again with resume (podsim sweep ... --resume) to finish it")
+        self.failure, self.table, self.stored, self.total, self.out = failure, table, stored, total, out
 
 
 def tasks_for(exp: Experiment, plan: pd.DataFrame, store: Optional[ResultStore],
@@ -40,6 +54,8 @@ def tasks_for(exp: Experiment, plan: pd.DataFrame, store: Optional[ResultStore],
                 "overrides": exp.overrides_for(row.arm, int(row.point))}
         if keep_runs and store is not None:
             task["keep_dir"] = str(store.keep_dir(row.run_id))
+        if store is not None and int(row.replication) == 0:    # for the report's time-series figure
+            task["timeseries_path"] = str(store.timeseries_path(row.run_id))
         tasks.append(task)
     return tasks
 
@@ -72,8 +88,12 @@ def sweep(experiment: Union[Source, Experiment], out: Optional[Union[str, os.Pat
     stored in ``out`` and run only the missing ones. ``progress``: a tqdm bar.
 
     Every run is validated before the first one starts (ScenarioError). A run
-    that raises is recorded (``status == "failed"``, ``error``) and the sweep
-    goes on. Ctrl-C raises :class:`SweepInterrupted` after storing what finished.
+    that raises is recorded (``status == "failed"``, ``error``: the message and
+    the traceback) and the sweep goes on; statistics skip it. A run the executor
+    loses is not stored (a warning; ``resume`` runs it). Ctrl-C raises
+    :class:`SweepInterrupted` after storing what finished; a failure to write
+    ``out`` raises :class:`SweepStoreFailed`. Runs are stored before any metric
+    is evaluated (the report comes last), so a failing report loses no run.
     """
     if jobs is not None and jobs < 1:
         raise ScenarioError([Problem("jobs", "must be >= 1", jobs)])
@@ -82,74 +102,93 @@ def sweep(experiment: Union[Source, Experiment], out: Optional[Union[str, os.Pat
     if resume and out is None:
         raise ValueError("resume needs an output directory (out=...)")
     store = ResultStore(out) if out is not None else None
-    records: dict[str, dict] = store.open(exp, plan, resume) if store else {}
     attrs = table_attrs(exp)
+    records = _open_store(store, exp, plan, resume, attrs)
     tasks = tasks_for(exp, plan, store, keep_runs)
     todo = [tasks[i] for i in execution_order(plan) if tasks[i]["run_id"] not in records]
     bar = _progress(progress, exp, len(plan), len(records))
-    state = {"last": time.monotonic(), "failed": sum(r["status"] != "ok" for r in records.values())}
-
-    lost: list[dict] = []
-
-    def finished(record: dict) -> None:
-        if record["status"] == "lost":
-            lost.append(record)
-            stored = record
-        else:
-            stored = store.put(record) if store else record
-            records[record["run_id"]] = stored
-        if record["status"] != "ok":
-            state["failed"] += 1
-        if bar is not None:
-            bar.update(1)
-            if state["failed"]:
-                bar.set_postfix(failed=state["failed"], refresh=False)
-        if on_run is not None:
-            on_run(stored)
-        if store and time.monotonic() - state["last"] >= CONSOLIDATE_EVERY_S:
-            store.write_table(build_table(plan, records, attrs))
-            state["last"] = time.monotonic()
-
+    collector = RunCollector(plan, records, attrs, store, bar, on_run)
     if executor in (None, "local") and todo:
         jobs = min(jobs or default_jobs(), len(todo))   # no idle workers to start
     interrupted = False
     try:
-        if todo:
-            with open_executor(executor, jobs, scheduler) as (pool, _where):
-                try:
-                    if pool is None:
-                        for task in todo:
-                            finished(run_task(task))
-                    else:
-                        _run_pool(pool, todo, finished)
-                except KeyboardInterrupt:
-                    interrupted = True
+        _execute(executor, jobs, scheduler, todo, collector)
+    except KeyboardInterrupt:
+        interrupted = True
+    except StoreFailed:
+        pass            # collector.failure says why; raised below, after the cleanup
     finally:
         if bar is not None:
             bar.close()
-        table = build_table(plan, records, attrs)
-        if store:
-            store.write_table(table)
-    if lost:
-        warnings.warn(f"{len(lost)} run(s) lost by the executor and not stored (first: "
-                      f"{lost[0]['error']}); run the sweep again with resume to complete it",
+        table = collector.finish()
+    if collector.lost:
+        warnings.warn(f"{len(collector.lost)} run(s) lost by the executor and not stored (first: "
+                      f"{collector.lost[0]['error']}); run the sweep again with resume to complete it",
                       RuntimeWarning, stacklevel=2)
+    if collector.failure is not None:
+        raise SweepStoreFailed(collector.failure, collector.computed_table(), len(records), len(plan),
+                               store.out)
     if interrupted:
         raise SweepInterrupted(table, len(records), len(plan), store.out if store else None)
     if store and report and len(table):
-        from ..report import write_report
+        from .report import write_report
         write_report(exp, table, store.out)
     return table
 
 
-def _run_pool(pool: Executor, todo: list[dict], finished: Callable[[dict], None]) -> None:
+def _open_store(store: Optional[ResultStore], exp: Experiment, plan: pd.DataFrame, resume: bool,
+                attrs: dict) -> dict[str, dict]:
+    """The records already stored (resume), after preparing ``out``; a write
+    that fails there (the manifest) raises SweepStoreFailed."""
+    if store is None:
+        return {}
+    try:
+        return store.open(exp, plan, resume)
+    except StoreFailed as failure:
+        stored = store.load_records() if resume else {}
+        raise SweepStoreFailed(failure, build_table(plan, stored, attrs), len(stored), len(plan),
+                               store.out) from None
+
+
+def _execute(executor: ExecutorChoice, jobs: Optional[int], scheduler: Optional[str], todo: list[dict],
+             collector: Callable[[dict], None]) -> None:
+    """Run ``todo``, handing each record to ``collector`` as it arrives.
+
+    The local process pool this function starts is replaced when one of its
+    workers dies (the OOM killer, kill -9: the whole pool breaks), and the runs
+    it lost run again, up to POOL_RESTARTS times; after that they are handed
+    over as lost. Dask reschedules a dead worker's runs by itself; an executor
+    passed in is the caller's, not replaced.
+    """
+    restarts = POOL_RESTARTS if executor in (None, "local") else 0
+    while todo:
+        with open_executor(executor, jobs, scheduler) as (pool, _where):
+            if pool is None:
+                for task in todo:
+                    collector(run_task(task))
+                return
+            todo = _run_pool(pool, todo, collector, retry_broken=restarts > 0)
+        restarts -= 1
+
+
+def _run_pool(pool: Executor, todo: list[dict], finished: Callable[[dict], None],
+              retry_broken: bool = False) -> list[dict]:
     """Submit every task; hand each record to ``finished`` as it arrives.
 
-    On Ctrl-C the runs not yet started are cancelled, the running ones are
-    awaited and stored (a second Ctrl-C abandons them), then KeyboardInterrupt
-    propagates.
+    Returns the tasks a broken process pool lost when ``retry_broken`` (to run
+    again in a new pool); otherwise they are handed over as lost, and [] returned.
+    On Ctrl-C, or when ``finished`` raises StoreFailed (storing failed), the
+    runs not yet started are cancelled, the running ones are awaited and handed
+    over (a second Ctrl-C abandons them), then the exception propagates.
     """
-    pending: dict[Future, dict] = {pool.submit(run_task, task): task for task in todo}
+    pending: dict[Future, dict] = {}
+    retry: list[dict] = []
+
+    def broken(task: dict, exc: BaseException) -> None:
+        if retry_broken and isinstance(exc, BrokenProcessPool):
+            retry.append(task)
+        else:
+            finished(_lost(task, exc))
 
     def collect(done) -> None:
         for future in done:
@@ -157,13 +196,24 @@ def _run_pool(pool: Executor, todo: list[dict], finished: Callable[[dict], None]
             if future.cancelled():
                 continue
             exc = future.exception()
-            finished(_lost(task, exc) if exc is not None else future.result())
+            if exc is None:
+                finished(future.result())
+            else:
+                broken(task, exc)
+
+    for i, task in enumerate(todo):
+        try:
+            pending[pool.submit(run_task, task)] = task
+        except BrokenProcessPool as exc:   # a worker died already: this and the rest never left
+            for unsent in todo[i:]:
+                broken(unsent, exc)
+            break
 
     try:
         while pending:
             done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
             collect(done)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, StoreFailed):
         for future in list(pending):
             if future.cancel():
                 pending.pop(future)
@@ -173,6 +223,7 @@ def _run_pool(pool: Executor, todo: list[dict], finished: Callable[[dict], None]
         except KeyboardInterrupt:
             pass
         raise
+    return retry
 
 
 def _progress(enabled: bool, exp: Experiment, total: int, initial: int):

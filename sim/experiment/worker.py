@@ -7,20 +7,20 @@ sweep down.
 """
 from __future__ import annotations
 
-import math
-import numbers
 import signal
 import time
 import traceback
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Optional
 
 from ..errors import ScenarioError
+from ..record.keys import PER_RUN_ONLY, flatten_summary
 from ..runner import run
 from ..spec.loader import validate
 from ..spec.overrides import apply_overrides_collecting
+from .store import StoreFailed, replace_atomically, writing
 
-SKIPPED_SUMMARY_KEYS = {"wall_s", "seed"}  # the record has its own (wall_s: the whole task)
+SKIPPED_SUMMARY_KEYS = set(PER_RUN_ONLY)  # the record has its own (wall_s: the whole task)
 
 
 def init_worker() -> None:
@@ -28,21 +28,13 @@ def init_worker() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def flatten(summary: Mapping[str, Any], prefix: str = "") -> dict[str, float]:
-    """Every numeric field of a summary, keys joined with dots; None -> NaN;
-    strings and other non-numeric values skipped; booleans as 0/1."""
-    flat: dict[str, float] = {}
-    for key, value in summary.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            flat.update(flatten(value, name + "."))
-        elif value is None:
-            flat[name] = math.nan
-        elif isinstance(value, numbers.Real):
-            flat[name] = float(value)
-    if not prefix:
-        for key in SKIPPED_SUMMARY_KEYS:
-            flat.pop(key, None)
+def flatten(summary: Mapping[str, Any]) -> dict[str, float]:
+    """A run's metrics: its summary flattened exactly as metric names are
+    validated (:func:`sim.record.keys.flatten_summary`: dotted keys, None ->
+    NaN, strings dropped), without the keys the record carries itself."""
+    flat = flatten_summary(summary)
+    for key in SKIPPED_SUMMARY_KEYS:
+        flat.pop(key, None)
     return flat
 
 
@@ -52,11 +44,37 @@ def simulate(scenario, seed: int, replication: int):
 
 
 def _error_text(exc: BaseException) -> str:
+    """A failed run's ``error``: one line (type, message, innermost frame), then
+    a blank line and the full traceback. Bad input: the problems only."""
     if isinstance(exc, ScenarioError):
         return exc.report()
     frames = traceback.extract_tb(exc.__traceback__)
     where = f" (at {Path(frames[-1].filename).name}:{frames[-1].lineno} in {frames[-1].name})" if frames else ""
-    return f"{type(exc).__name__}: {exc}{where}"
+    trace = "".join(traceback.format_exception(exc)).rstrip()
+    return f"{type(exc).__name__}: {exc}{where}\n\n{trace}"
+
+
+def _store_timeseries(frame, path: Path) -> None:
+    """Write a run's time series atomically (temporary file, then rename)."""
+    with writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    with writing(path):
+        replace_atomically(path, lambda tmp: frame.to_parquet(tmp, index=False))
+
+
+def _write_files(result, task: Mapping[str, Any]) -> Optional[dict]:
+    """Write the run's kept tables and time series, if the task asks for them.
+    Returns None, or ``{"path", "reason"}`` when the disk refused (the run is
+    then not stored, and the sweep stops with a message; ``resume`` reruns it)."""
+    try:
+        if task.get("keep_dir"):
+            with writing(task["keep_dir"]):
+                result.write(task["keep_dir"])
+        if task.get("timeseries_path"):
+            _store_timeseries(result.timeseries, Path(task["timeseries_path"]))
+    except StoreFailed as failure:
+        return {"path": str(failure.path), "reason": failure.reason}
+    return None
 
 
 def run_task(task: Mapping[str, Any]) -> dict:
@@ -64,7 +82,10 @@ def run_task(task: Mapping[str, Any]) -> dict:
 
     ``task``: ``run_id, seed, replication, scenario`` (raw mapping),
     ``scenario_dir``, ``overrides`` (list of (path, value)) and optionally
-    ``keep_dir`` (write the run's tables there with ``Result.write``).
+    ``keep_dir`` (write the run's tables there with ``Result.write``) and
+    ``timeseries_path``. A run that raises is ``status: failed`` with its
+    ``error`` (:func:`_error_text`); a run whose files could not be written
+    carries ``store_error`` (:func:`_write_files`).
     """
     started = time.perf_counter()
     record: dict[str, Any] = {"run_id": task["run_id"], "status": "ok", "error": None, "metrics": {}}
@@ -75,8 +96,9 @@ def run_task(task: Mapping[str, Any]) -> dict:
         spec = validate(raw, base_dir=task["scenario_dir"])
         result = simulate(spec, int(task["seed"]), int(task["replication"]))
         record["metrics"] = flatten(result.summary)
-        if task.get("keep_dir"):
-            result.write(task["keep_dir"])
+        store_error = _write_files(result, task)
+        if store_error is not None:
+            record["store_error"] = store_error
     except Exception as exc:  # recorded, and the sweep goes on
         record.update(status="failed", error=_error_text(exc), metrics={})
     record["wall_s"] = time.perf_counter() - started

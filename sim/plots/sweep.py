@@ -1,97 +1,161 @@
 """Figures of an experiment (matplotlib, no display: plain ``Figure`` objects
 on the Agg canvas, saved with ``savefig``; they also show inline in Jupyter).
 
-- :func:`metric_by_factor`: per metric, arms side by side across a factor, with CIs;
+- :func:`metric_by_factor`: per metric, a dot plot of every arm (rows) at every
+  level of the first grid factor (keyed colours), with CIs;
 - :func:`heatmap`: a two-factor grid, one panel per arm;
-- :func:`cost_vs_latency`: pod-seconds against p99, one point per arm and design
-  point with CI crosses (the cost/latency trade-off);
-- :func:`timeseries_overlay`: one replication's time series with every arm overlaid.
+- :func:`cost_vs_latency`: pod-seconds against tail latency, one point per arm
+  (colour) and design point (marker, keyed), with CI crosses;
+- :func:`timeseries_overlay`: one replication's time series with every arm
+  overlaid, warm-up and faults shaded, the HPA target drawn.
 
-They take the long summary of :func:`sim.experiment.stats.summarize`.
+Axes carry human labels with units (:mod:`sim.experiment.labels`): seconds as
+ms, ratios and CPU as %. Confidence intervals of non-negative metrics are
+clipped at 0 (and ratios at 100 %). Nothing here runs a simulation: the time
+series come from the sweep's store (``DIR/timeseries/``).
 """
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Optional, Sequence
 
+import matplotlib.ticker as mticker
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-TIMESERIES_PANELS = (("latency_p99_s", "p99 latency (s)"), ("ready_replicas", "ready replicas"),
-                     ("cpu_utilization", "CPU utilization"), ("queue_length", "queue length"),
-                     ("failed", "failed / interval"))
+from ..experiment.labels import Labels, MetricDisplay, number
+
+MARKERS = "osD^vP*Xph"
+WARMUP_COLOR, FAULT_COLOR = "#000000", "#f2b134"
+# (column, label, how): rate = per second over the sample interval; pct = x100; ms = x1000 on a log axis
+TIMESERIES_PANELS = (("arrivals", "arrivals (req/s)", "rate"), ("failed", "failed (req/s)", "rate"),
+                     ("ready_replicas", "ready pods", "step"),
+                     ("cpu_utilization", "CPU used / requested (%)", "pct"),
+                     ("latency_p99_s", "p99 latency, ok requests (ms)", "ms"))
 
 
 def _varying(summary: pd.DataFrame, factors: Sequence[str]) -> list[str]:
     return [f for f in factors if f in summary.columns and summary[f].nunique(dropna=False) > 1]
 
 
+def _is_nan(value) -> bool:
+    return isinstance(value, float) and np.isnan(value)
+
+
 def _levels(values: pd.Series) -> list:
-    unique = list(dict.fromkeys(values.tolist()))
+    """The distinct levels of a factor column, NaN (a null level) once and first, then sorted."""
+    unique = list(pd.unique(values))
+    rest = [v for v in unique if not _is_nan(v)]
     try:
-        return sorted(unique)
+        rest = sorted(rest)
     except TypeError:
-        return unique
+        pass
+    return [v for v in unique if _is_nan(v)][:1] + rest
 
 
-def _label(value) -> str:
-    if isinstance(value, float):
-        return "null" if np.isnan(value) else f"{value:.4g}"
-    return str(value)
+def _labels(summary: pd.DataFrame, labels: Optional[Labels]) -> Labels:
+    return labels or summary.attrs.get("labels") or Labels()
 
 
-def metric_by_factor(summary: pd.DataFrame, metric: str, factor: Optional[str] = None) -> Figure:
-    """Mean and CI of ``metric`` for each arm, across the levels of ``factor``
-    (default: the first factor that varies); other varying factors become
-    separate series. Without factors, one bar per arm."""
+def clipped_errors(shown: MetricDisplay, mean: np.ndarray, half: np.ndarray) -> np.ndarray:
+    """Asymmetric error bars ``[[below], [above]]`` in display units: a
+    non-negative metric never reaches below 0, a ratio never above 100 %."""
+    mean, half = np.asarray(mean, float), np.nan_to_num(np.asarray(half, float))
+    below, above = half.copy(), half.copy()
+    if shown.nonnegative:
+        below = np.minimum(below, np.maximum(mean, 0))
+    if shown.ratio:
+        above = np.minimum(above, np.maximum(1 - mean, 0))
+    return np.vstack([below, above]) * shown.scale
+
+
+def _log_axis(axis) -> None:
+    """A log axis with plain-number labels at 1, 2 and 5 of every decade."""
+    axis.set_major_locator(mticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(mticker.NullFormatter())
+
+
+def _title(shown: MetricDisplay, confidence: float) -> str:
+    return f"{shown.label}: mean and {confidence:.0%} CI"
+
+
+def metric_by_factor(summary: pd.DataFrame, metric: str, factor: Optional[str] = None,
+                     labels: Optional[Labels] = None) -> Figure:
+    """Mean and CI of ``metric``: one row per arm, one keyed dot per level of
+    ``factor`` (default: the first grid factor that varies; other varying
+    factors join the key). A sampled (continuous) factor gets a numeric x axis
+    instead, one series per arm."""
+    labels = _labels(summary, labels)
+    shown = labels.metric(metric)
     data = summary[summary["metric"] == metric]
     arms = list(summary.attrs.get("arms") or dict.fromkeys(data["arm"]))
+    arms = [a for a in arms if a in set(data["arm"])]
     varying = _varying(data, summary.attrs.get("dimensions", summary.attrs.get("factors", [])))
-    factor = factor or (varying[0] if varying else None)
-    fig = Figure(figsize=(7.5, 4.2), layout="constrained")
-    ax = fig.add_subplot()
-    if factor is None:
-        means = [data.loc[data["arm"] == a, "mean"].mean() for a in arms]
-        errs = [data.loc[data["arm"] == a, "half_width"].mean() for a in arms]
-        ax.bar(range(len(arms)), means, yerr=np.nan_to_num(errs), capsize=4,
-               color=[f"C{i}" for i in range(len(arms))])
-        ax.set_xticks(range(len(arms)), arms)
-        ax.set_xlabel("arm")
-    else:
-        levels = _levels(data[factor])
-        others = [f for f in varying if f != factor]
-        series = [(arm, key, group) for arm in arms
-                  for key, group in (data[data["arm"] == arm].groupby(others, sort=True, dropna=False)
-                                     if others else [((), data[data["arm"] == arm])])]
-        width = 0.7 / max(1, len(series))
-        theory_labelled = False
-        for i, (arm, key, group) in enumerate(series):
-            key = key if isinstance(key, tuple) else (key,)
-            group = group.set_index(factor).reindex(levels)
-            x = np.arange(len(levels)) - 0.35 + width * (i + 0.5)
-            label = arm + "".join(f", {o.split('.')[-1]}={_label(k)}" for o, k in zip(others, key))
-            color = f"C{(arms.index(arm) if not others else i) % 10}"
-            ax.errorbar(x, group["mean"], yerr=np.nan_to_num(group["half_width"].to_numpy(float)),
-                        marker="o", capsize=3, label=label, color=color)
-            if "analytic" in group.columns and group["analytic"].notna().any():
-                ax.plot(x, group["analytic"], linestyle="none", marker="x", markersize=8, color=color,
-                        label="theory (M/M/c)" if not theory_labelled else None)
-                theory_labelled = True
-        ax.set_xticks(range(len(levels)), [_label(v) for v in levels])
-        ax.set_xlabel(factor)
-        ax.legend(fontsize="small")
+    grid = set(summary.attrs.get("grid", varying))
+    factor = factor or next((f for f in varying if f in grid), varying[0] if varying else None)
     confidence = summary.attrs.get("confidence", 0.95)
-    ax.set_ylabel(metric)
-    ax.set_title(f"{metric}: mean and {confidence:.0%} CI")
-    ax.grid(alpha=0.3)
+    if factor is not None and factor not in grid:
+        return _metric_against_range(data, arms, shown, factor, labels, confidence)
+    keys = [f for f in varying if f in grid]
+    if factor in keys:
+        keys.remove(factor)
+        keys.insert(0, factor)
+    series = [((), data)] if not keys else list(data.groupby(keys, sort=True, dropna=False))
+    fig = Figure(figsize=(7.5, 0.55 * len(arms) * max(1, min(len(series), 4) / 2) + 1.6), layout="constrained")
+    ax = fig.add_subplot()
+    step = 0.7 / max(1, len(series))
+    theory_keyed = False
+    for i, (key, group) in enumerate(series):
+        key = key if isinstance(key, tuple) else (key,)
+        group = group.set_index("arm").reindex(arms)
+        y = np.arange(len(arms)) + (i - (len(series) - 1) / 2) * step
+        mean = group["mean"].to_numpy(float)
+        label = ", ".join(f"{labels.factor_name(f)} {labels.level(f, v)}" for f, v in zip(keys, key)) or None
+        ax.errorbar(mean * shown.scale, y, xerr=clipped_errors(shown, mean, group["half_width"]),
+                    fmt=MARKERS[i % len(MARKERS)], color=f"C{i % 10}", capsize=3, ms=6, label=label)
+        if "analytic" in group.columns and group["analytic"].notna().any():
+            ax.plot(group["analytic"].to_numpy(float) * shown.scale, y, "x", color="k", ms=8,
+                    label=None if theory_keyed else "queueing theory (M/M/c)")
+            theory_keyed = True
+    ax.set_yticks(range(len(arms)), [labels.arm(a) for a in arms])
+    ax.invert_yaxis()
+    ax.set_ylim(len(arms) - 0.5, -0.5)
+    ax.set_xlabel(shown.axis)
+    ax.set_ylabel("arm")
+    ax.grid(axis="x", alpha=0.3)
+    if keys or ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize="small", loc="best", title=None)
+    ax.set_title(_title(shown, confidence))
     return fig
 
 
-def heatmap(summary: pd.DataFrame, metric: str, factors: Optional[Sequence[str]] = None) -> Optional[Figure]:
+def _metric_against_range(data: pd.DataFrame, arms: list[str], shown: MetricDisplay, factor: str,
+                          labels: Labels, confidence: float) -> Figure:
+    fig = Figure(figsize=(7.5, 4.2), layout="constrained")
+    ax = fig.add_subplot()
+    for i, arm in enumerate(arms):
+        part = data[data["arm"] == arm].sort_values(factor)
+        mean = part["mean"].to_numpy(float)
+        ax.errorbar(part[factor].astype(float), mean * shown.scale,
+                    yerr=clipped_errors(shown, mean, part["half_width"]), fmt=MARKERS[i % len(MARKERS)],
+                    color=f"C{i % 10}", capsize=3, label=labels.arm(arm))
+    ax.set_xlabel(labels.factor(factor))
+    ax.set_ylabel(shown.axis)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    ax.set_title(_title(shown, confidence))
+    return fig
+
+
+def heatmap(summary: pd.DataFrame, metric: str, factors: Optional[Sequence[str]] = None,
+            labels: Optional[Labels] = None) -> Optional[Figure]:
     """A heatmap of the mean of ``metric`` over a two-factor grid, one panel per
     arm (None unless exactly two grid factors vary and nothing else does, or
     ``factors`` names two)."""
+    labels = _labels(summary, labels)
+    shown = labels.metric(metric)
     data = summary[summary["metric"] == metric]
     dims = summary.attrs.get("dimensions", summary.attrs.get("factors", []))
     varying = list(factors) if factors else _varying(data, summary.attrs.get("grid", dims))
@@ -100,31 +164,38 @@ def heatmap(summary: pd.DataFrame, metric: str, factors: Optional[Sequence[str]]
     if len(varying) != 2:
         return None
     fx, fy = varying
-    arms = list(summary.attrs.get("arms") or dict.fromkeys(data["arm"]))
+    arms = [a for a in (summary.attrs.get("arms") or dict.fromkeys(data["arm"])) if a in set(data["arm"])]
     xs, ys = _levels(data[fx]), _levels(data[fy])
-    fig = Figure(figsize=(3.6 * len(arms) + 1.0, 3.4), layout="constrained")
-    axes = fig.subplots(1, len(arms), squeeze=False)[0]
-    grid = {a: data[data["arm"] == a].pivot_table(index=fy, columns=fx, values="mean", aggfunc="mean",
-                                                   dropna=False).reindex(index=ys, columns=xs)
+    xt, yt = [labels.level(fx, v) for v in xs], [labels.level(fy, v) for v in ys]
+    data = data.assign(_x=data[fx].map(lambda v: labels.level(fx, v)),
+                       _y=data[fy].map(lambda v: labels.level(fy, v)))
+    columns = min(len(arms), 3)
+    rows = -(-len(arms) // columns)
+    fig = Figure(figsize=(3.3 * columns + 1.4, 2.9 * rows + 0.8), layout="constrained")
+    axes = fig.subplots(rows, columns, squeeze=False).ravel()
+    grid = {a: data[data["arm"] == a].pivot_table(index="_y", columns="_x", values="mean", aggfunc="mean",
+                                                   dropna=False).reindex(index=yt, columns=xt)
             for a in arms}
-    values = np.concatenate([g.to_numpy(float).ravel() for g in grid.values()])
+    values = np.concatenate([g.to_numpy(float).ravel() for g in grid.values()]) * shown.scale
     finite = values[np.isfinite(values)]
     vmin, vmax = (finite.min(), finite.max()) if len(finite) else (0, 1)
     image = None
     for ax, arm in zip(axes, arms):
-        z = grid[arm].to_numpy(float)
+        z = grid[arm].to_numpy(float) * shown.scale
         image = ax.imshow(z, origin="lower", aspect="auto", vmin=vmin, vmax=vmax, cmap="viridis")
         for (j, i), v in np.ndenumerate(z):
             if np.isfinite(v):
-                ax.text(i, j, f"{v:.3g}", ha="center", va="center", fontsize=7,
+                ax.text(i, j, number(v), ha="center", va="center", fontsize=8,
                         color="white" if v < (vmin + vmax) / 2 else "black")
-        ax.set_xticks(range(len(xs)), [_label(v) for v in xs])
-        ax.set_yticks(range(len(ys)), [_label(v) for v in ys])
-        ax.set_xlabel(fx)
-        ax.set_ylabel(fy)
-        ax.set_title(arm)
-    fig.colorbar(image, ax=list(axes), label=metric)
-    fig.suptitle(f"{metric} (mean over replications)")
+        ax.set_xticks(range(len(xs)), xt)
+        ax.set_yticks(range(len(ys)), yt)
+        ax.set_xlabel(labels.factor(fx), fontsize="small")
+        ax.set_ylabel(labels.factor(fy), fontsize="small")
+        ax.set_title(labels.arm(arm), fontsize="medium")
+    for ax in axes[len(arms):]:
+        ax.set_visible(False)
+    fig.colorbar(image, ax=list(axes[:len(arms)]), label=shown.axis, shrink=0.9)
+    fig.suptitle(f"{shown.label} (mean over replications)")
     return fig
 
 
@@ -136,82 +207,190 @@ def cost_metric(summary: pd.DataFrame) -> Optional[str]:
     return next((m for m in summary["metric"].unique() if m.endswith(".pod_seconds")), None)
 
 
-def cost_vs_latency(summary: pd.DataFrame, cost: Optional[str] = None,
-                    latency: str = "latency_s.p99") -> Optional[Figure]:
-    """Cost (pod-seconds) against latency, one point per (arm, design point),
-    with CI crosses; None if either metric is missing."""
+def latency_metric(summary: pd.DataFrame) -> Optional[str]:
+    """The tail latency to plot: over all requests if summarized, else over ok requests."""
+    metrics = set(summary["metric"])
+    return next((m for m in ("latency_all_s.p99", "latency_s.p99") if m in metrics), None)
+
+
+def _point_names(summary: pd.DataFrame, labels: Labels) -> dict[int, str]:
+    dims = _varying(summary, summary.attrs.get("dimensions", summary.attrs.get("factors", [])))
+    first = summary.drop_duplicates("point").set_index("point")
+    return {int(p): ", ".join(f"{labels.factor_name(d)} {labels.level(d, row[d])}" for d in dims) or "all"
+            for p, row in first.iterrows()}
+
+
+def cost_vs_latency(summary: pd.DataFrame, cost: Optional[str] = None, latency: Optional[str] = None,
+                    labels: Optional[Labels] = None) -> Optional[Figure]:
+    """Cost (pod-seconds) against tail latency, one point per (arm, design point):
+    colour = arm, marker = design point (both keyed), CI crosses clipped at 0;
+    None if either metric is missing."""
+    labels = _labels(summary, labels)
     cost = cost or cost_metric(summary)
-    if cost is None or latency not in set(summary["metric"]):
+    latency = latency or latency_metric(summary)
+    if cost is None or latency is None or latency not in set(summary["metric"]):
         return None
+    xs, ys = labels.metric(cost), labels.metric(latency)
     wide = summary[summary["metric"].isin([cost, latency])].pivot_table(
         index=["arm", "point"], columns="metric", values=["mean", "half_width"], aggfunc="first", dropna=False)
-    arms = list(summary.attrs.get("arms") or dict.fromkeys(summary["arm"]))
-    fig = Figure(figsize=(6.5, 4.5), layout="constrained")
+    arms = [a for a in (summary.attrs.get("arms") or dict.fromkeys(summary["arm"]))
+            if a in wide.index.get_level_values("arm")]
+    names = _point_names(summary, labels)
+    points = sorted(set(wide.index.get_level_values("point")))
+    fig = Figure(figsize=(7.5, 4.8), layout="constrained")
     ax = fig.add_subplot()
-    many_points = wide.index.get_level_values("point").nunique() > 1
     for i, arm in enumerate(arms):
-        if arm not in wide.index.get_level_values("arm"):
-            continue
         part = wide.xs(arm, level="arm")
-        ax.errorbar(part[("mean", cost)], part[("mean", latency)],
-                    xerr=np.nan_to_num(part[("half_width", cost)].to_numpy(float)),
-                    yerr=np.nan_to_num(part[("half_width", latency)].to_numpy(float)),
-                    fmt="o", capsize=3, color=f"C{i % 10}", label=arm)
-        if many_points:
-            for point, row in part.iterrows():
-                ax.annotate(f"p{point}", (row[("mean", cost)], row[("mean", latency)]),
-                            textcoords="offset points", xytext=(4, 4), fontsize=7)
-    ax.set_xlabel(f"{cost} (cost)")
-    ax.set_ylabel(latency)
-    ax.set_title("cost vs tail latency (mean and CI)")
+        for point, row in part.iterrows():
+            x, y = row[("mean", cost)], row[("mean", latency)]
+            ax.errorbar([x * xs.scale], [y * ys.scale],
+                        xerr=clipped_errors(xs, [x], [row[("half_width", cost)]]),
+                        yerr=clipped_errors(ys, [y], [row[("half_width", latency)]]),
+                        fmt=MARKERS[points.index(point) % len(MARKERS)], color=f"C{i % 10}", capsize=3,
+                        ms=7, alpha=0.9)
+    from matplotlib.lines import Line2D
+    arm_keys = [Line2D([], [], color=f"C{i % 10}", marker="o", ls="", label=labels.arm(a))
+                for i, a in enumerate(arms)]
+    legend = ax.legend(handles=arm_keys, title="arm", fontsize="small", loc="upper left",
+                       bbox_to_anchor=(1.01, 1.0))
+    if len(points) > 1:
+        ax.add_artist(legend)
+        point_keys = [Line2D([], [], color="#444", marker=MARKERS[k % len(MARKERS)], ls="", label=names[p])
+                      for k, p in enumerate(points)]
+        ax.legend(handles=point_keys, title="design point", fontsize="small", loc="lower left",
+                  bbox_to_anchor=(1.01, 0.0))
+    ax.set_xlabel(f"cost: {xs.axis}")
+    ax.set_ylabel(ys.axis)
+    ax.set_ylim(bottom=0)
+    ax.xaxis.set_major_locator(mticker.MaxNLocator(5))
+    ax.xaxis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.set_title(f"cost vs {ys.label}\nmean and {summary.attrs.get('confidence', 0.95):.0%} CI; "
+                 "down and left is better", fontsize="medium")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize="small")
     return fig
 
 
+# ------------------------------------------------------------------ time series
+
 def timeseries_frames(exp, point: int = 0, replication: int = 0,
+                      timeseries_dir: Optional[Path] = None,
                       runs_dir: Optional[Path] = None) -> dict[str, pd.DataFrame]:
-    """The time series of one replication of every arm at ``point``: read from
-    kept runs (``runs_dir/<run_id>/timeseries.parquet``) or simulated again
-    (the same seed and replication reproduce the stored run exactly)."""
+    """The stored time series of one replication of every arm at ``point``:
+    ``timeseries_dir/<run_id>.parquet`` (written by the sweep for replication 0)
+    or a kept run's ``runs_dir/<run_id>/timeseries.parquet``. Arms without a
+    stored series are left out (nothing is simulated here)."""
     from ..experiment.expand import run_id
-    from ..runner import run
     frames = {}
     for arm in exp.arms:
-        kept = Path(runs_dir) / run_id(arm, point, replication) / "timeseries.parquet" if runs_dir else None
-        if kept is not None and kept.exists():
-            frames[arm] = pd.read_parquet(kept)
-        else:
-            frames[arm] = run(exp.scenario_for(arm, point), seed=exp.seed_for(arm, point),
-                              replication=replication).timeseries
+        name = run_id(arm, point, replication)
+        candidates = [Path(timeseries_dir) / f"{name}.parquet"] if timeseries_dir else []
+        candidates += [Path(runs_dir) / name / "timeseries.parquet"] if runs_dir else []
+        found = next((c for c in candidates if c.exists()), None)
+        if found is not None:
+            frames[arm] = pd.read_parquet(found)
     return frames
 
 
+def _hpa_target_pct(scenario, service: str) -> Optional[float]:
+    svc = scenario.services.get(service) if scenario is not None else None
+    if svc is None or svc.hpa is None:
+        return None
+    for metric in svc.hpa.metrics or []:
+        if metric.type == "Resource" and metric.resource.target.type == "Utilization":
+            return float(metric.resource.target.averageUtilization)
+    return 80.0 if not svc.hpa.metrics else None
+
+
+def _fault_windows(scenario) -> list[tuple[float, float, str]]:
+    windows = []
+    for fault in (scenario.faults if scenario is not None else []):
+        length = getattr(fault, "duration", None)
+        start = float(fault.at)
+        end = start + float(length) if length else start
+        windows.append((start, max(end, start + 1.0), f"{fault.kind} {getattr(fault, 'service', '')}".strip()))
+    return windows
+
+
 def timeseries_overlay(frames: dict[str, pd.DataFrame], service: str,
-                       panels: Sequence[tuple[str, str]] = TIMESERIES_PANELS, title: str = "") -> Figure:
-    """Stacked panels over simulated time, one line per arm, for ``service``."""
+                       panels: Sequence[tuple[str, ...]] = TIMESERIES_PANELS, title: str = "",
+                       scenario=None, labels: Optional[Labels] = None) -> Figure:
+    """Stacked panels over simulated time (minutes), one line per arm, for
+    ``service``. With ``scenario``: warm-up shaded grey, faults shaded amber
+    and named, the HPA's CPU target as a dotted line. ``panels`` are
+    ``(column, label[, how])`` with ``how`` one of ``rate`` (per second over the
+    sample interval), ``pct`` (x100), ``ms`` (x1000, log axis), ``step``, ``line``."""
+    labels = labels or Labels()
     present = [p for p in panels if any(p[0] in f.columns for f in frames.values())]
-    fig = Figure(figsize=(8, 1.9 * len(present) + 0.8), layout="constrained")
+    fig = Figure(figsize=(8.5, 1.75 * len(present) + 1.0), layout="constrained")
     axes = fig.subplots(len(present), 1, sharex=True, squeeze=False)[:, 0]
     for i, (arm, frame) in enumerate(frames.items()):
-        part = frame[frame["service"] == service]
-        for ax, (column, label) in zip(axes, present):
-            if column in part.columns:
-                ax.plot(part["t_s"], part[column], color=f"C{i % 10}", label=arm, lw=1.2)
-                ax.set_ylabel(label, fontsize="small")
-    for ax in axes:
+        part = frame[frame["service"] == service].sort_values("t_s")
+        t = part["t_s"].to_numpy(float)
+        width = np.diff(t, prepend=t[0] - (t[1] - t[0] if len(t) > 1 else 1.0)) if len(t) else t
+        for ax, panel in zip(axes, present):
+            column, how = panel[0], (panel[2] if len(panel) > 2 else "line")
+            if column not in part.columns:
+                continue
+            y = part[column].to_numpy(float)
+            y = {"rate": lambda v: v / width, "pct": lambda v: 100 * v, "ms": lambda v: 1000 * v}.get(
+                how, lambda v: v)(y)
+            if how == "ms":
+                y = np.where(y > 0, y, np.nan)
+            draw = ax.step if how == "step" else ax.plot
+            kwargs = {"where": "post"} if how == "step" else {}
+            draw(t / 60.0, y, color=f"C{i % 10}", label=labels.arm(arm), lw=1.3, **kwargs)
+    for ax, panel in zip(axes, present):
+        ax.set_ylabel(panel[1], fontsize="small")
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize="small", ncol=min(4, len(frames)))
-    axes[-1].set_xlabel("simulated time (s)")
-    fig.suptitle(title or f"{service}: one replication, every arm")
+        how = panel[2] if len(panel) > 2 else "line"
+        if how == "ms":
+            ax.set_yscale("log")
+            _log_axis(ax.yaxis)
+        elif how in ("rate", "step", "pct"):
+            ax.set_ylim(bottom=0)
+        if how == "step":
+            ax.yaxis.set_major_locator(mticker.MaxNLocator(integer=True))
+        if how == "pct" and panel[0] == "cpu_utilization":
+            target = _hpa_target_pct(scenario, service)
+            if target is not None:
+                ax.axhline(target, color="#d62728", ls=":", lw=1.2, label=f"HPA target {target:g}%")
+    if scenario is not None:
+        _shade(axes, scenario)
+    handles, names = axes[0].get_legend_handles_labels()
+    extra = [(h, n) for ax in axes[1:] for h, n in zip(*ax.get_legend_handles_labels()) if n not in names]
+    handles += [h for h, _ in extra]
+    names += [n for _, n in extra]
+    axes[-1].set_xlabel("simulated time (minutes)")
+    fig.suptitle(title or f"{service}: one replication, every arm", fontsize="medium")
+    fig.legend(handles, names, loc="outside lower center", ncol=min(4, len(names)), fontsize="small")
     return fig
 
 
-def save_figures(exp, summary: pd.DataFrame, out_dir: Path, runs_dir: Optional[Path] = None,
-                 timeseries: bool = True) -> list[tuple[str, Path]]:
-    """Write every figure that applies to ``out_dir``; return ``(title, path)`` pairs."""
+def _shade(axes, scenario) -> None:
+    """Warm-up (grey) and fault windows (amber) on every panel, keyed in the
+    legend through empty thick lines of the same colour."""
+    warmup = float(scenario.warmup or 0) / 60.0
+    faults = _fault_windows(scenario)
+    for ax in axes:
+        if warmup > 0:
+            ax.axvspan(0, warmup, color=WARMUP_COLOR, alpha=0.07, lw=0)
+        for start, end, _ in faults:
+            ax.axvspan(start / 60.0, end / 60.0, color=FAULT_COLOR, alpha=0.25, lw=0)
+    if warmup > 0:
+        axes[0].plot([], [], color=WARMUP_COLOR, alpha=0.15, lw=8, label="warm-up (not measured)")
+    for name in dict.fromkeys(name for _, _, name in faults):
+        axes[0].plot([], [], color=FAULT_COLOR, alpha=0.5, lw=8, label=f"fault: {name}")
+
+
+def save_figures(exp, summary: pd.DataFrame, out_dir: Path, timeseries_dir: Optional[Path] = None,
+                 runs_dir: Optional[Path] = None) -> list[tuple[str, Path]]:
+    """Write every figure that applies to ``out_dir``; return ``(title, path)``
+    pairs. The time-series figure is drawn from stored series only."""
+    labels = Labels.of(exp)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    for stale in out_dir.glob("*.png"):      # the folder holds this report's figures only
+        stale.unlink()
     written: list[tuple[str, Path]] = []
 
     def save(fig: Optional[Figure], name: str, title: str) -> None:
@@ -223,16 +402,27 @@ def save_figures(exp, summary: pd.DataFrame, out_dir: Path, runs_dir: Optional[P
 
     metrics = [m for m in summary.attrs.get("metrics", []) if m in set(summary["metric"])]
     for i, metric in enumerate(metrics):
-        save(metric_by_factor(summary, metric), f"metric-{i:02d}-{_slug(metric)}.png", metric)
+        save(metric_by_factor(summary, metric, labels=labels), f"metric-{i:02d}-{_slug(metric)}.png",
+             labels.metric(metric).label)
     if metrics:
-        save(heatmap(summary, metrics[0]), f"heatmap-{_slug(metrics[0])}.png", f"{metrics[0]} heatmap")
-    save(cost_vs_latency(summary), "cost-vs-p99.png", "cost vs p99 latency")
-    if timeseries:
-        frames = timeseries_frames(exp, 0, 0, runs_dir)
-        save(timeseries_overlay(frames, exp.entry_service,
-                                title=f"{exp.entry_service}: replication 0, design point 0, every arm"),
-             "timeseries.png", "time series (replication 0)")
+        save(heatmap(summary, metrics[0], labels=labels), f"heatmap-{_slug(metrics[0])}.png",
+             f"{labels.metric(metrics[0]).label} over the two factors")
+    save(cost_vs_latency(summary, labels=labels), "cost-vs-p99.png", "cost vs tail latency")
+    frames = timeseries_frames(exp, 0, 0, timeseries_dir, runs_dir)
+    if frames:
+        service = exp.entry_service
+        where = ", ".join(f"{labels.factor_name(f.name)} {labels.level(f.name, v if len(v) > 1 else v[0])}"
+                          for f, v in zip(exp.factors, _levels_of_point(exp, 0)))
+        save(timeseries_overlay(frames, service, scenario=exp.scenario_for(next(iter(frames)), 0),
+                                labels=labels,
+                                title=f"{service}: replication 0 of every arm" + (f" at {where}" if where else "")),
+             "timeseries.png", "time series of replication 0 (design point 0)")
     return written
+
+
+def _levels_of_point(exp, point: int) -> list[tuple]:
+    """The grid level (tuple of values) of each factor at ``point``."""
+    return [tuple(exp.points[point][p] for p in f.paths) for f in exp.factors]
 
 
 def _slug(text: str) -> str:

@@ -79,7 +79,7 @@ def timeline(result, service: Optional[str] = None, figsize=(11, 11)):
     interval = result.scenario.sample_interval
     edges = np.concatenate([[t[0] - interval], t]) if len(t) else np.array([0.0, 1.0])
     widths = np.diff(edges)
-    fig, axes = plt.subplots(5, 1, figsize=figsize, sharex=True,
+    fig, axes = plt.subplots(5, 1, figsize=figsize, sharex=True, layout="constrained",
                              gridspec_kw={"height_ratios": [1.2, 0.9, 1, 1, 1.1]})
     scale, unit = _time_unit(result.scenario.duration)
     x = t / scale
@@ -111,6 +111,7 @@ def timeline(result, service: Optional[str] = None, figsize=(11, 11)):
     ax.set_ylabel("pods")
     ax.legend(loc="upper left", fontsize=8, ncol=3)
     ax.set_ylim(bottom=0)
+    ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     scaled = result.events[(result.events["kind"] == "scaled") & (result.events["service"] == service)]
     for when in scaled["t_s"].to_numpy() / scale:
         ax.axvline(when, color="#1f77b4", alpha=0.25, lw=0.8)
@@ -127,6 +128,7 @@ def timeline(result, service: Optional[str] = None, figsize=(11, 11)):
     ax.plot(x, 1000 * ts["latency_p50_s"], label="p50", color="#1f77b4")
     ax.plot(x, 1000 * ts["latency_p99_s"], label="p99", color="#d62728")
     ax.set_yscale("log")
+    ax.yaxis.set_major_locator(matplotlib.ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
     ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
     ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_ylabel(f"ok latency at {service} (ms)")
@@ -145,7 +147,6 @@ def timeline(result, service: Optional[str] = None, figsize=(11, 11)):
                  f"{1000 * (summary['latency_s']['p99'] or float('nan')):.0f} ms, "
                  f"{summary['services'][service]['pod_seconds'] / 3600:.1f} pod-hours)",
                  fontsize=11)
-    fig.tight_layout()
     return fig
 
 

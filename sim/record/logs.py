@@ -10,7 +10,7 @@ from typing import Iterable
 
 import numpy as np
 
-from ..engine.status import UNFINISHED
+from ..status import EVENT_KINDS, NO_POD, UNFINISHED
 from .columns import ColumnGroup
 
 NAN = float("nan")
@@ -72,9 +72,16 @@ class RequestLog:
 
 
 class CallLog:
-    """Attempts on every hop, one row each, written when both sides have closed.
+    """Attempts on every hop, one row each, written once both sides have closed.
 
-    Attempts still open when the run ends are flushed with status ``unfinished``.
+    An attempt has two sides, each closed exactly once: the caller's (it got
+    an answer, timed out, gave up, or never sent) and the server's (its work
+    there is over: served, rejected, failed, killed). The engine says which
+    side closed through :meth:`close_caller`, :meth:`close_server` or
+    :meth:`close_unsent`; whichever call closes the second side writes the
+    row, so a row is written exactly once, with the caller's view of the
+    status. Attempts still open when the run ends are flushed with status
+    ``unfinished`` (:meth:`flush_open`).
     """
 
     __slots__ = ("ids", "ints", "times", "codes", "_open", "opened")
@@ -91,11 +98,53 @@ class CallLog:
         """Register an open attempt (``dict.setdefault``, bound once; the dict keeps
         insertion order, so attempts still open at the end flush deterministically)."""
 
-    def closed(self, att, caller: int, service: int) -> None:
+    def close_caller(self, att, ended_s: float) -> None:
+        """The caller stops waiting for ``att`` at ``ended_s``; ``att.status`` and
+        ``att.reason`` say what it saw. Writes the row if the server side is
+        closed too. A second close of the caller side does nothing."""
+        if att.caller_closed:
+            return
+        att.ended_s = ended_s
+        att.caller_closed = True
+        if att.server_closed:  # _write_row, inlined: this is how almost every row is written
+            self._open.pop(att, None)
+            call, pod = att.call, att.pod
+            site = call.site
+            self.ids.append(call.request_id)
+            self.ints.buffer.extend((site.caller_index, site.service_index, att.no,
+                                     pod.id if pod is not None else NO_POD))
+            self.times.buffer.extend((att.sent_s, att.arrived_s, att.started_s, att.done_s,
+                                      att.ended_s))
+            self.codes.buffer.extend((att.status, att.reason))
+
+    def close_server(self, att) -> None:
+        """The server side of ``att`` is over (its status and reason are set).
+        Writes the row if the caller had already stopped waiting (nobody will
+        receive the answer). A second close of the server side does nothing."""
+        if att.server_closed:
+            return
+        att.server_closed = True
+        if att.caller_closed:
+            self._write_row(att)
+
+    def close_unsent(self, att, ended_s: float) -> None:
+        """``att`` never reached a server (refused by the caller's own policy,
+        or dropped while waiting for a bulkhead permit): both sides close at
+        ``ended_s`` and the row is written now."""
+        if att.caller_closed:
+            return
+        att.ended_s = ended_s
+        att.caller_closed = att.server_closed = True
+        self._write_row(att)
+
+    def _write_row(self, att) -> None:
+        """Append the row of an attempt whose both sides are closed."""
         self._open.pop(att, None)
-        pod = att.pod
-        self.ids.append(att.call.request_id)
-        self.ints.buffer.extend((caller, service, att.no, pod.id if pod is not None else -1))
+        call, pod = att.call, att.pod
+        site = call.site
+        self.ids.append(call.request_id)
+        self.ints.buffer.extend((site.caller_index, site.service_index, att.no,
+                                 pod.id if pod is not None else NO_POD))
         self.times.buffer.extend((att.sent_s, att.arrived_s, att.started_s, att.done_s, att.ended_s))
         self.codes.buffer.extend((att.status, att.reason))
 
@@ -105,8 +154,7 @@ class CallLog:
         for att in pending:
             if not att.caller_closed:
                 att.status = UNFINISHED  # else keep what the caller saw (e.g. timeout)
-            site = att.call.site
-            self.closed(att, site.caller_index, site.service_index)
+            self._write_row(att)
         return len(pending)
 
     def __len__(self) -> int:
@@ -137,6 +185,10 @@ class EventLog:
         self.detail: list[str] = []
 
     def append(self, t_s: float, service: int, pod: int, kind: str, detail: str = "") -> None:
+        """Record one event; ``kind`` must be one of :data:`sim.status.EVENT_KINDS`
+        (``pod`` is :data:`~sim.status.NO_POD` for a service- or cluster-wide event)."""
+        if kind not in EVENT_KINDS:
+            raise ValueError(f"unknown event kind {kind!r}: add it to sim.status.EVENT_KINDS")
         self.t_s.append(t_s)
         self.service.append(service)
         self.pod.append(pod)
@@ -154,7 +206,8 @@ class SampleLog:
     """Levels sampled every ``sample_interval`` per service (time series)."""
 
     FIELDS = ("replicas", "ready_replicas", "desired_replicas", "queue_length", "in_flight",
-              "cpu_used_s", "running_pods", "breakers_open", "breakers_half_open")
+              "cpu_used_s", "running_pods", "breakers_open", "breakers_half_open",
+              "throttled_periods", "throttled_s")
 
     __slots__ = ("t_s", "service", "values")
 

@@ -1,11 +1,18 @@
-"""``summary.json``: every key of interfaces.md, measured over [warmup, duration].
+"""The request and per-service blocks of ``summary.json``, over [warmup, duration].
+
+The whole summary is assembled by :mod:`sim.record.run_summary` (which adds
+``latency_all_s`` and ``slo`` from :mod:`sim.record.outcomes` and the
+``windows`` of :mod:`sim.record.windows`); its key set is
+:func:`sim.record.keys.summary_keys`.
 
 - ``requests``: external requests that *arrived* in the window, by final status
   (plus ``unfinished``: still in flight when the run ended).
 - ``latency_s``: end to end over successful external requests (retries and
   backoff included).
 - per service, over the attempts *sent* to it in the window: arrivals (those
-  that reached it), statuses as the caller saw them, ``waited_ratio`` (share
+  that reached it), statuses as the caller saw them (``breaker_open``,
+  ``throttled`` and ``bulkhead_full``, a ``rejected`` by the caller's own
+  bulkhead, never left the caller), ``waited_ratio`` (share
   of arrivals at a pod that found every worker busy), queue wait, latency of
   successful attempts (caller's view, network included), CPU used over CPU
   requested (as the HPA sees it), replicas (time-weighted), pod-seconds.
@@ -17,8 +24,9 @@ from typing import Any, Optional
 
 import numpy as np
 
-from ..engine.status import (ABANDONED, FAULT_ERROR, FAULT_OUTAGE, NOT_SERVING, OK,
+from ..status import (ABANDONED, BULKHEAD_FULL, FAULT_ERROR, FAULT_OUTAGE, NOT_SERVING, OK,
                              STATUS_NAMES, UNFINISHED)
+from ..status import SCALE_UP, SCALED, scaled_direction
 from .pods import PodIntervals, overlap_s, step_levels
 
 REQUEST_STATUSES = ("ok", "timeout", "rejected", "error", "breaker_open", "throttled",
@@ -54,6 +62,9 @@ def _status_counts(status: np.ndarray) -> dict[str, int]:
 
 
 def request_summary(req: dict[str, np.ndarray], warmup_s: float, end_s: float) -> dict:
+    """Requests that arrived in ``[warmup_s, end_s)``: counts by final status,
+    rates over the interval's length (None for an empty interval), success
+    ratio, attempts per finished request, latency of the successful ones."""
     window = end_s - warmup_s
     mask = (req["arrival_s"] >= warmup_s) & (req["arrival_s"] < end_s)
     status = req["status"][mask]
@@ -69,17 +80,19 @@ def request_summary(req: dict[str, np.ndarray], warmup_s: float, end_s: float) -
     attempts = req["attempts"][done]
     return {
         "requests": requests,
-        "offered_rps": total / window,
-        "goodput_rps": ok / window,
+        "offered_rps": total / window if window > 0 else None,
+        "goodput_rps": ok / window if window > 0 else None,
         "success_ratio": _num(ok / total) if total else None,
         "attempts_per_request": _num(attempts.mean()) if len(attempts) else None,
         "latency_s": latency_block(latency),
     }
 
 
-def _cpu_used_in_window(samples: dict, service: int, warmup_s: float, end_s: float) -> float:
+def _cpu_used_in_window(samples: dict, service: int, warmup_s: float, end_s: float,
+                        column: str = "cpu_used_s") -> float:
+    """Increase over the window of a cumulative sampled level (CPU seconds by default)."""
     rows = samples["service"] == service
-    t, used = samples["t_s"][rows], samples["cpu_used_s"][rows]
+    t, used = samples["t_s"][rows], samples[column][rows]
 
     def at(x: float) -> float:
         hit = np.nonzero(np.isclose(t, x))[0]
@@ -115,13 +128,18 @@ def service_summary(index: int, calls: dict, samples: dict, pods: PodIntervals, 
         "timeout": counts["timeout"], "error": counts["error"],
         "breaker_open": counts["breaker_open"], "throttled": counts["throttled"],
         "attempts": attempts, "retries": int((calls["attempt"][sel] > 1).sum()),
-        "abandoned": int((calls["reason"][sel] == ABANDONED).sum()),
+        "abandoned": int((reason == ABANDONED).sum()),
+        "bulkhead_full": int((reason == BULKHEAD_FULL).sum()),
         "attempts_per_request": _num(attempts / requests_in_window) if requests_in_window else None,
         "waited_ratio": _num(busy.sum() / at_pod.sum()) if at_pod.any() else None,
         "queue_wait_s": {"mean": _num(waits.mean()) if len(waits) else None,
                          "p99": _num(np.quantile(waits, 0.99)) if len(waits) else None},
         "latency_s": latency_block(latency, full=False),
         "cpu_utilization": _num(used / (cpu_request * running)) if running > 0 else None,
+        # CFS throttling of pod.cpu_limit (sim.policies.cfs): periods with a stall, stalled seconds
+        "throttled_periods": int(round(_cpu_used_in_window(samples, index, warmup_s, end_s,
+                                                           "throttled_periods"))),
+        "throttled_s": _cpu_used_in_window(samples, index, warmup_s, end_s, "throttled_s"),
         "replicas": step_levels(pods.created_s[mine], pods.live_until_s[mine], warmup_s, end_s),
         "pod_seconds": float(alive),
         "restarts": kinds.get("pod_restarted", 0),
@@ -135,7 +153,7 @@ def _event_counts(events, service: int, warmup_s: float, end_s: float) -> dict[s
     for t, svc, _pod, kind, detail in events.rows():
         if svc == service and warmup_s <= t <= end_s:
             key = kind
-            if kind == "scaled":
-                key = "scale_up" if "direction=up" in detail else "scale_down"
+            if kind == SCALED:
+                key = "scale_up" if scaled_direction(detail) == SCALE_UP else "scale_down"
             counts[key] = counts.get(key, 0) + 1
     return counts

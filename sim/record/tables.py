@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..engine.status import REASON_NAMES, STATUS_NAMES
+from ..status import REASON_NAMES, STATUS_NAMES
 from .pods import PodIntervals, cumulative_overlap_s
 
 
@@ -93,6 +93,9 @@ def timeseries_frame(samples: dict, calls: dict, pods: PodIntervals, names: list
             "in_flight": samples["in_flight"][rows].astype(int),
             "breakers_open": samples["breakers_open"][rows].astype(int),
             "breakers_half_open": samples["breakers_half_open"][rows].astype(int),
+            "throttled_periods": np.diff(np.concatenate([[0.0], samples["throttled_periods"][rows]]))
+            .round().astype(int),
+            "throttled_s": np.diff(np.concatenate([[0.0], samples["throttled_s"][rows]])),
         }))
     if not frames:
         return pd.DataFrame(columns=["t_s", "service"])

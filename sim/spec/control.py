@@ -1,12 +1,13 @@
-"""Kubernetes-shaped blocks: probes, the HPA, the cluster and rolling updates.
+"""Kubernetes-shaped blocks: probes, the cluster and rolling updates (the HPA
+is in :mod:`.hpa`).
 
 These mirror Kubernetes objects and take their field names verbatim
 (camelCase), so a user can paste from a real manifest. Simulator knobs that
-are controller-manager flags rather than object fields are snake_case.
+are controller or autoscaler flags rather than object fields are snake_case.
 """
 from __future__ import annotations
 
-from typing import Any, Literal, Optional, Union
+from typing import Any, Optional, Union
 
 from pydantic import Field, field_validator, model_validator
 
@@ -41,95 +42,6 @@ def check_probe(kind: str, probe: Optional[ProbeSpec]) -> None:
         raise ValueError(f"{kind}Probe.successThreshold must be 1 (got {probe.successThreshold})")
     if kind == "readiness" and probe.terminationGracePeriodSeconds is not None:
         raise ValueError("readinessProbe may not set terminationGracePeriodSeconds")
-
-
-class MetricTarget(Spec):
-    type: Literal["Utilization", "AverageValue", "Value"]
-    averageUtilization: Optional[int] = Field(None, gt=0)
-    averageValue: Optional[Union[float, str]] = None
-    value: Optional[Union[float, str]] = None
-
-    @model_validator(mode="after")
-    def _matching_field(self):
-        needed = {"Utilization": "averageUtilization", "AverageValue": "averageValue",
-                  "Value": "value"}[self.type]
-        if getattr(self, needed) is None:
-            raise ValueError(f"target type {self.type} needs {needed}")
-        return self
-
-
-class MetricIdentifier(Spec):
-    name: str
-    selector: Optional[dict[str, Any]] = None
-
-
-class ResourceMetricSource(Spec):
-    name: Literal["cpu"]
-    target: MetricTarget
-
-
-class PodsMetricSource(Spec):
-    metric: MetricIdentifier
-    target: MetricTarget
-
-
-class ObjectReference(Spec):
-    kind: str = "Service"
-    name: str
-    apiVersion: Optional[str] = None
-
-
-class ObjectMetricSource(Spec):
-    metric: MetricIdentifier
-    describedObject: ObjectReference
-    target: MetricTarget
-
-
-class ExternalMetricSource(Spec):
-    metric: MetricIdentifier
-    target: MetricTarget
-
-
-class MetricSpec(Spec):
-    """autoscaling/v2 MetricSpec."""
-
-    type: Literal["Resource", "Pods", "Object", "External"]
-    resource: Optional[ResourceMetricSource] = None
-    pods: Optional[PodsMetricSource] = None
-    object: Optional[ObjectMetricSource] = None
-    external: Optional[ExternalMetricSource] = None
-
-    @model_validator(mode="after")
-    def _source_present(self):
-        key = self.type.lower()
-        if getattr(self, key) is None:
-            raise ValueError(f"type {self.type} needs a '{key}' block")
-        others = [k for k in ("resource", "pods", "object", "external")
-                  if k != key and getattr(self, k) is not None]
-        if others:
-            raise ValueError(f"type {self.type} takes only '{key}', not {others}")
-        return self
-
-
-class HPASpec(Spec):
-    """An autoscaling/v2 HorizontalPodAutoscaler spec plus controller flags."""
-
-    minReplicas: int = Field(1, ge=0)
-    maxReplicas: int = Field(ge=1)
-    metrics: list[MetricSpec] = Field(default_factory=list)
-    behavior: Optional[dict[str, Any]] = None
-    scaleTargetRef: Optional[dict[str, Any]] = None
-    sync_period: PosDuration = 15.0
-    tolerance: float = Field(0.1, ge=0, lt=1)
-    cpu_initialization_period: NonNegDuration = 300.0
-    initial_readiness_delay: NonNegDuration = 30.0
-    downscale_stabilization: NonNegDuration = 300.0
-
-    @model_validator(mode="after")
-    def _bounds(self):
-        if self.minReplicas > self.maxReplicas:
-            raise ValueError(f"minReplicas ({self.minReplicas}) exceeds maxReplicas ({self.maxReplicas})")
-        return self
 
 
 class NodePool(Spec):

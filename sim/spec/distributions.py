@@ -22,7 +22,8 @@ from pydantic import (AfterValidator, BeforeValidator, Discriminator, Field, Pri
                       ValidationInfo, model_validator)
 from scipy import special
 
-from .base import Duration, NonNegDuration, PosDuration, Spec
+from .base import (LATENCY_WARN_S, TIMEOUT_WARN_S, BareSecondsAbove, Duration, NonNegDuration,
+                   PosDuration, Spec)
 
 _Z99 = 2.3263478740408408  # standard normal 0.99 quantile
 TAG_PREFIX = "dist:"
@@ -105,7 +106,7 @@ class LogNormal(_Dist):
 
     dist: Literal["lognormal"]
     mean_s: Optional[PosDuration] = Field(None, alias="mean")
-    cv: Optional[float] = Field(None, gt=0)
+    cv: Optional[float] = Field(None, gt=0, le=100)
     median: Optional[PosDuration] = None
     p99: Optional[PosDuration] = None
 
@@ -144,9 +145,12 @@ class LogNormal(_Dist):
 
 
 class Gamma(_Dist):
+    """Gamma ``{mean, cv}``; ``cv`` at most 10: beyond, nearly every sample is
+    0 and the few others are huge, so samples no longer show the mean asked for."""
+
     dist: Literal["gamma"]
     mean_s: PosDuration = Field(alias="mean")
-    cv: float = Field(gt=0)
+    cv: float = Field(gt=0, le=10)
 
     def mean(self) -> float:
         return self.mean_s
@@ -272,6 +276,8 @@ class Mixture(_Dist):
         missing = [i for i, c in enumerate(self.components) if c.weight is None]
         if missing:
             raise ValueError(f"every component needs a weight > 0 (missing in {missing})")
+        if not math.isfinite(sum(c.weight for c in self.components)):
+            raise ValueError("parameters out of range: the weights must add up to a finite number")
         return self
 
     def _probabilities(self) -> np.ndarray:
@@ -324,13 +330,35 @@ def _no_weight(dist: _Dist) -> _Dist:
     return dist
 
 
+_PROBES_U = np.array([0.0, 0.5, 1.0 - 1e-9])
+
+
+def _finite(dist: _Dist) -> _Dist:
+    """Refuse parameters whose mean or samples overflow (``mean: 1e308``,
+    ``{median: 1ns, p99: 1e300}``): the engine must never draw inf or nan."""
+    try:
+        mean = dist.mean()
+        samples = dist.quantile(_PROBES_U)
+    except (ArithmeticError, ValueError):
+        mean, samples = math.inf, _PROBES_U
+    if not (math.isfinite(mean) and np.isfinite(samples).all()):
+        raise ValueError("parameters out of range: the distribution's mean or its samples "
+                         "are not finite numbers")
+    return dist
+
+
 _Union = Annotated[
     Union[tuple(Annotated[cls, Tag(f"{TAG_PREFIX}{name}")] for name, cls in DIST_TYPES.items())],
     Discriminator(dist),
 ]
 ComponentDist = Annotated[_Union, BeforeValidator(_bare_to_constant)]
-Dist = Annotated[_Union, BeforeValidator(_bare_to_constant), AfterValidator(_no_weight)]
+Dist = Annotated[_Union, BeforeValidator(_bare_to_constant), AfterValidator(_no_weight),
+                 AfterValidator(_finite)]
 """A distribution field: a bare duration or a ``{dist: ...}`` mapping."""
+LatencyDist = Annotated[Dist, BareSecondsAbove(LATENCY_WARN_S, "one-way network latency")]
+"""A hop's latency; bare numbers above a second are warned about (sim.spec.bare_numbers)."""
+AddedLatencyDist = Annotated[Dist, BareSecondsAbove(TIMEOUT_WARN_S, "added latency")]
+"""A latency fault's extra delay; bare numbers above a minute are warned about."""
 
 Mixture.model_rebuild()
 

@@ -10,7 +10,7 @@ from typing import Annotated, Literal, Optional, Union
 from pydantic import Discriminator, Field, Tag
 
 from .base import Cores, NonNegDuration, PosDuration, Probability, Spec
-from .distributions import Dist
+from .distributions import AddedLatencyDist
 
 
 class _Timed(Spec):
@@ -67,7 +67,7 @@ class LatencyFault(Spec):
     to: str
     at: NonNegDuration
     duration: Optional[PosDuration] = Field(None, alias="for")
-    add: Dist
+    add: AddedLatencyDist
 
 
 def kind(value):  # named for pydantic's "missing its 'kind' key"

@@ -9,6 +9,7 @@ would reject is reported exactly as if it had been written in the file.
 from __future__ import annotations
 
 import copy
+import difflib
 from typing import Any, Iterable, Mapping
 
 import yaml
@@ -18,10 +19,18 @@ from ..errors import Problem, ScenarioError
 NAMED_COLLECTIONS = {"services": "service", "workload": "workload"}
 
 
-def parse_assignment(text: str) -> tuple[str, Any]:
-    """Split ``PATH=VALUE``; the value is read as YAML (``4``, ``50ms``, ``[1, 2]``)."""
+def parse_assignment(text: str, next_word: str | None = None) -> tuple[str, Any]:
+    """Split ``KEY=VALUE``; the value is read as YAML (``4``, ``50ms``, ``[1, 2]``).
+
+    Without ``=`` it raises a ScenarioError saying "use KEY=VALUE"; when the
+    command line had the value as a separate word (``--set duration 10``),
+    ``next_word`` is that word and the message shows the fixed form.
+    """
     if "=" not in text:
-        raise ScenarioError([Problem(text, "expected PATH=VALUE")], source="--set")
+        example = f"--set {text}={next_word}" if next_word is not None else \
+            f"--set {text or 'services.NAME.replicas'}=4"
+        raise ScenarioError([Problem(text or "(empty)", f"use KEY=VALUE, e.g. {example}")],
+                            source="--set")
     path, raw = text.split("=", 1)
     try:
         value = yaml.safe_load(raw) if raw.strip() else ""
@@ -53,8 +62,10 @@ def _missing_name(parts: list[str], raw: Mapping[str, Any]) -> Problem | None:
         existing = raw.get(parts[0]) if isinstance(raw.get(parts[0]), dict) else {}
         if parts[1] not in existing:
             kind = NAMED_COLLECTIONS[parts[0]]
+            close = difflib.get_close_matches(parts[1], list(existing), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
             return Problem(".".join(parts[:2]),
-                           f"no {kind} named {parts[1]!r} (known: {', '.join(existing) or 'none'})")
+                           f"no {kind} named {parts[1]!r}{hint} (known: {', '.join(existing) or 'none'})")
     return None
 
 

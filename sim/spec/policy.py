@@ -9,12 +9,22 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Optional, Union
 
-from pydantic import BeforeValidator, Discriminator, Field, Tag, model_validator
+from pydantic import AfterValidator, BeforeValidator, Discriminator, Field, Tag, model_validator
 
-from .base import NonNegDuration, PosDuration, Spec
-from .distributions import Dist
+from .base import Duration, NonNegDuration, PosDuration, Spec, Timeout
+from .distributions import LatencyDist
 
 RETRYABLE = ("timeout", "rejected", "error")
+
+
+def _whole_seconds(seconds: float) -> float:
+    if seconds < 1 or abs(seconds - round(seconds)) > 1e-9:
+        raise ValueError(f"must be a whole number of seconds >= 1 (it counts in 1 s buckets; got {seconds:g} s)")
+    return float(round(seconds))
+
+
+WholeSeconds = Annotated[Duration, AfterValidator(_whole_seconds)]
+"""A sliding window's length: counted in 1 s buckets, so whole seconds."""
 
 
 class NoBackoffSpec(Spec):
@@ -87,8 +97,8 @@ class TokenBucketBudgetSpec(Spec):
     """gRPC retry throttling (gRFC A6): retry while tokens > max_tokens / 2."""
 
     type: Literal["token_bucket"]
-    max_tokens: float = Field(10.0, gt=0, le=1000)
-    token_ratio: float = Field(0.1, gt=0)
+    max_tokens: float = Field(10.0, ge=0.001, le=1000)  # gRPC keeps thousandths
+    token_ratio: float = Field(0.1, ge=0.001)
     scope: Literal["pod", "service"] = "pod"
 
 
@@ -107,7 +117,7 @@ class RatioBudgetSpec(Spec):
 
     type: Literal["ratio"]
     max_ratio: float = Field(0.1, ge=0)
-    window: PosDuration = 120.0
+    window: WholeSeconds = 120.0
     scope: Literal["pod", "service"] = "pod"
 
 
@@ -135,7 +145,7 @@ class BreakerSpec(Spec):
     failure_rate_threshold: float = Field(50.0, gt=0, le=100)
     slow_call_rate_threshold: float = Field(100.0, gt=0, le=100)
     slow_call_duration_threshold: PosDuration = 60.0
-    wait_duration_in_open_state: PosDuration = 60.0
+    wait_duration_in_open_state: Annotated[Duration, Field(ge=0.001)] = 60.0  # Resilience4j: >= 1 ms
     permitted_number_of_calls_in_half_open_state: int = Field(10, ge=1)
     minimum_number_of_calls: int = Field(100, ge=1)
     sliding_window_size: int = Field(100, ge=1)
@@ -169,7 +179,7 @@ class HedgeSpec(Spec):
     """Hedged requests (gRPC hedging policy): after ``delay`` without a response,
     send another attempt, up to ``max`` extra attempts; the first success wins."""
 
-    delay: PosDuration
+    delay: Timeout
     max: int = Field(1, ge=1, le=10)
 
 
@@ -178,14 +188,14 @@ class ThrottleSpec(Spec):
 
     type: Literal["adaptive"] = "adaptive"
     k: float = Field(2.0, gt=0)
-    window: PosDuration = 120.0
+    window: WholeSeconds = 120.0
 
 
 class CallPolicy(Spec):
     """Timeouts, deadline, retries, breaker, bulkhead, hedging, throttling."""
 
-    timeout: Optional[PosDuration] = None
-    deadline: Optional[PosDuration] = None
+    timeout: Optional[Timeout] = None
+    deadline: Optional[Timeout] = None
     propagate_deadline: bool = False
     retry: Optional[RetrySpec] = None
     circuit_breaker: Optional[BreakerSpec] = None
@@ -198,7 +208,7 @@ class CallSpec(CallPolicy):
     """One downstream call: ``to`` a service, with its policy."""
 
     to: str
-    latency: Optional[Dist] = None
+    latency: Optional[LatencyDist] = None
     on_failure: Literal["fail", "ignore"] = "fail"
 
 

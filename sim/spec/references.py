@@ -5,6 +5,7 @@ that reference problems are reported together with the schema's problems.
 """
 from __future__ import annotations
 
+import difflib
 from typing import Any, Iterator
 
 from ..errors import Problem
@@ -31,7 +32,10 @@ def _calls(service: dict) -> Iterator[tuple[str, Any]]:
 
 def _unknown(path: str, name: Any, known: set[str], kind: str = "service") -> list[Problem]:
     if isinstance(name, str) and name not in known:
-        return [Problem(path, f"no {kind} named {name!r} (known: {', '.join(sorted(known)) or 'none'})", name)]
+        close = difflib.get_close_matches(name, sorted(known), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return [Problem(path, f"no {kind} named {name!r}{hint} (known: {', '.join(sorted(known)) or 'none'})",
+                        name)]
     return []
 
 

@@ -9,21 +9,27 @@ from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_va
 
 from .base import NonNegDuration, PosDuration, Spec
 from .control import ClusterSpec, RolloutSpec
-from .distributions import Dist, constant
+from .distributions import LatencyDist, constant
 from .faults import FaultSpec
+from .measure import SloSpec, WindowSpec
 from .service import ServiceSpec
 from .workload import Workload
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+MAX_SAMPLES = 1_000_000
+"""Rows of the time series per service and run, at most (duration / sample_interval)."""
 
 
 class NetworkSpec(Spec):
     """One-way latency of each hop (a call may override it with ``latency``)."""
 
-    latency: Dist = constant(0.0)
+    latency: LatencyDist = constant(0.0)
 
 
 class Scenario(Spec):
+    """A validated scenario, the root of the format: services, workloads,
+    faults, cluster, rollouts, SLO and windows (every key: docs/reference.md)."""
+
     name: str = Field(min_length=1)
     description: Optional[str] = None
     duration: PosDuration
@@ -36,6 +42,8 @@ class Scenario(Spec):
     faults: list[FaultSpec] = Field(default_factory=list)
     cluster: Optional[ClusterSpec] = None
     rollouts: list[RolloutSpec] = Field(default_factory=list)
+    slo: SloSpec = SloSpec()
+    windows: dict[str, WindowSpec] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _names(self):
@@ -56,6 +64,29 @@ class Scenario(Spec):
         if duration is not None and warmup >= duration:
             raise ValueError(f"must be shorter than duration ({duration:g} s)")
         return warmup
+
+    @field_validator("sample_interval")
+    @classmethod
+    def _few_enough_samples(cls, interval: float, info: ValidationInfo) -> float:
+        # Found by the fuzzer: ``sample_interval: 1e-9`` made a 10 s run sample forever.
+        duration = info.data.get("duration")
+        if duration is not None and duration / interval > MAX_SAMPLES:
+            raise ValueError(f"too short for the duration: at most {MAX_SAMPLES:,} samples a run "
+                             f"(duration / sample_interval; use >= {duration / MAX_SAMPLES:.3g} s)")
+        return interval
+
+    @field_validator("windows")
+    @classmethod
+    def _windows_fit(cls, windows: dict[str, WindowSpec], info: ValidationInfo) -> dict[str, WindowSpec]:
+        bad = [n for n in windows if not NAME_RE.match(n)]
+        if bad:
+            raise ValueError(f"window names must be letters, digits, '-' or '_' (bad: {bad})")
+        duration = info.data.get("duration")
+        late = {n: w.end_s for n, w in windows.items() if duration is not None and w.end_s > duration}
+        if late:
+            raise ValueError(f"windows must end by the run's duration ({duration:g} s); "
+                             f"{', '.join(f'{n} ends at {t:g} s' for n, t in late.items())}")
+        return windows
 
     @property
     def window_s(self) -> float:

@@ -2,27 +2,73 @@
 probes and autoscaler."""
 from __future__ import annotations
 
+import math
 from typing import Annotated, Literal, Optional
 
 from pydantic import BeforeValidator, Field, model_validator
 
-from .base import Cores, NonNegDuration, PosDuration, Spec
-from .control import HPASpec, ProbeSpec, check_probe
+from .base import Cores, Duration, NonNegDuration, PosDuration, Spec
+from .control import ProbeSpec, check_probe
 from .distributions import Dist, constant
+from .hpa import HPASpec
 from .policy import CallStep
 
 
+class SchedulerSpec(Spec):
+    """How a pod's computing requests share its CPU.
+
+    ``go`` (default): Go's runtime scheduler. At most ``gomaxprocs``
+    goroutines compute at once; each runs until its CPU step is done or it
+    has run ``quantum`` (sysmon's ``forcePreemptNS``, 10 ms), then goes to
+    the back of a FIFO run queue. ``ps``: processor sharing, every computing
+    request progresses at once (the limit of a zero quantum; a fair model of
+    many threads with long CPU bursts under the kernel's scheduler).
+    ``quantum`` is ignored by ``ps``.
+    """
+
+    type: Literal["go", "ps"] = "go"
+    quantum: PosDuration = 0.010
+
+
+def _scheduler_shorthand(value):
+    return {"type": value} if isinstance(value, str) else value
+
+
 class PodSpec(Spec):
-    """One pod: a worker pool in front of processor-shared CPU.
+    """One pod: a worker pool in front of its CPU.
 
     A request holds one worker from start to finish, including the time it
     waits on downstream calls. ``work`` is CPU demand in core-seconds, served
-    processor-shared: computing requests each get ``min(1, cpu / computing)``
-    of a core. ``io`` holds the worker without using CPU.
+    by ``scheduler`` on ``cpu`` cores (the logical CPUs the pod's threads may
+    run on at once). ``io`` holds the worker without using CPU.
+
+    ``cpu_limit`` is the container's ``limits.cpu``, enforced as CFS
+    bandwidth control (kubelet: quota = limit x ``cfs_period`` per period;
+    once the pod's running threads used the quota they all stall until the
+    next period boundary). Without it there is no throttling.
+
+    ``gomaxprocs`` defaults to Go 1.25's rule (runtime/cgroup_linux.go): with
+    a CPU limit ``min(ceil(cpu), max(2, ceil(cpu_limit)))``, without one
+    ``ceil(cpu)``; an explicit value overrides it, as the ``GOMAXPROCS``
+    environment variable does. ``ps`` ignores it.
+
+    ``overhead_cpu``: CPU per request on the pod outside the worker pool
+    (net/http's connection goroutine reading and writing the request), run
+    as its own goroutine in the same scheduler when the request arrives at
+    the pod, before it takes a worker or a queue slot.
+
+    ``cpu_request`` (what utilization is measured against, and what a node
+    must have room for) defaults, as in Kubernetes, to the limit: ``cpu_limit``
+    if given, else ``cpu``.
     """
 
     cpu: Cores = 1.0
     cpu_request: Optional[Cores] = None
+    cpu_limit: Optional[Cores] = None
+    cfs_period: Annotated[Duration, Field(ge=0.001, le=1.0)] = 0.1
+    gomaxprocs: Optional[int] = Field(None, ge=1)
+    scheduler: Annotated[SchedulerSpec, BeforeValidator(_scheduler_shorthand)] = SchedulerSpec()
+    overhead_cpu: Dist = constant(0.0)
     workers: int = Field(32, ge=1)
     queue: Optional[int] = Field(128, ge=0)
     work: Dist
@@ -37,7 +83,19 @@ class PodSpec(Spec):
     @property
     def cpu_request_cores(self) -> float:
         """What utilization is measured against; defaults to the limit."""
-        return self.cpu_request if self.cpu_request is not None else self.cpu
+        if self.cpu_request is not None:
+            return self.cpu_request
+        return self.cpu_limit if self.cpu_limit is not None else self.cpu
+
+    @property
+    def effective_gomaxprocs(self) -> int:
+        """GOMAXPROCS as Go 1.25 sets it in this pod, unless given explicitly."""
+        if self.gomaxprocs is not None:
+            return self.gomaxprocs
+        logical = max(1, math.ceil(self.cpu - 1e-9))
+        if self.cpu_limit is None:
+            return logical
+        return min(logical, max(2, math.ceil(self.cpu_limit - 1e-9)))
 
 
 class OutlierSpec(Spec):
@@ -54,7 +112,7 @@ class LoadBalancerSpec(Spec):
     """Envoy load-balancing policies over the Ready endpoints."""
 
     type: Literal["round_robin", "random", "least_request"] = "round_robin"
-    choice_count: int = Field(2, ge=1)
+    choice_count: int = Field(2, ge=1, le=100)  # one draw per choice per request (fuzzer: 1e12 hung)
 
 
 def _lb_shorthand(value):

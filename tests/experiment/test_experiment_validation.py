@@ -74,7 +74,8 @@ def test_scenario_file_relative_to_experiment(tmp_path: Path):
     spec["scenario"] = "../models/missing.yaml"
     (tmp_path / "exps" / "e.yaml").write_text(yaml.safe_dump(spec))
     found = _problems(tmp_path / "exps" / "e.yaml")
-    assert found == ["scenario: scenario file not found (got '../models/missing.yaml')"]
+    assert len(found) == 1 and found[0].startswith("scenario: scenario file not found")
+    assert found[0].endswith("(got '../models/missing.yaml')")
 
 
 def test_cli_exits_2_before_running_anything(tmp_path: Path, capsys):
@@ -95,3 +96,52 @@ def test_cli_exits_2_before_running_anything(tmp_path: Path, capsys):
 def test_cli_unreadable_experiment_exits_2(tmp_path: Path, capsys):
     assert main(["sweep", str(tmp_path / "none.yaml"), "--no-progress"]) == 2
     assert "experiment file not found" in capsys.readouterr().err
+
+
+def test_metric_typos_are_all_reported_with_did_you_mean():
+    found = _problems(experiment(metrics=["latency_s.p99", "latency_s.p9", "goodput_rps",
+                                          "services.queue.pod_secs", "slo.god_ratio"]))
+    assert found == [
+        "metrics.1: not a summary.json key of this scenario; did you mean 'latency_s.p90' or "
+        "'latency_s.p95' or 'latency_s.p99'? (got 'latency_s.p9')",
+        "metrics.3: not a summary.json key of this scenario; did you mean "
+        "'services.queue.pod_seconds'? (got 'services.queue.pod_secs')",
+        "metrics.4: not a summary.json key of this scenario; did you mean 'slo.good_ratio'? "
+        "(got 'slo.god_ratio')"]
+
+
+def test_every_documented_key_is_a_metric_and_every_metric_is_in_a_real_run():
+    """Metric names come from the summary writer itself (sim.record.keys): the
+    new keys, windows declared through ``overrides`` and ``hops_per_request``
+    are accepted, and each one is a column of the sweep's table."""
+    from sim.experiment import sweep
+    metrics = ["hops_per_request", "latency_all_s.p999", "slo.error_budget_burn",
+               "slo.workload.clients.good_ratio", "windows.busy.goodput_rps",
+               "windows.busy.slo.bad", "services.queue.bulkhead_full", "pod_seconds", "wall_s"]
+    spec = experiment(scenario=mmc_scenario(duration=60.0), replications=1, arms={"c4": {}},
+                      overrides={"windows.busy": {"from": "10s", "to": "30s"}}, metrics=metrics)
+    exp = load_experiment(spec)
+    assert [m.name for m in exp.metrics] == metrics
+    assert {m.name: m.direction for m in exp.metrics}["slo.workload.clients.good_ratio"] == "maximize"
+    table = sweep(exp)
+    row = table.iloc[0]
+    for name in metrics:
+        assert name in table.columns, name
+    assert row["windows.busy.slo.bad"] >= 0 and row["hops_per_request"] == 1.0
+    assert row["windows.busy.goodput_rps"] > 0
+
+
+def test_a_metric_of_a_window_the_scenario_lacks_is_refused():
+    found = _problems(experiment(metrics=["windows.spike.goodput_rps"]))
+    assert found[0].startswith("metrics.0: not a summary.json key of this scenario")
+
+
+def test_cli_metric_typo_exits_2_before_any_run(tmp_path: Path, capsys):
+    path = tmp_path / "typo.yaml"
+    path.write_text(yaml.safe_dump(experiment(metrics=["latency_s.p99", "goodput_rps", "latency_s.p9"])))
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--out", str(out), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "metrics.2: not a summary.json key of this scenario; did you mean 'latency_s.p90' or " \
+        "'latency_s.p95' or 'latency_s.p99'? (got 'latency_s.p9')" in err
+    assert "Traceback" not in err and not out.exists()

@@ -1,6 +1,7 @@
 """Tests for sim.policies.hpa, ported from Kubernetes' own unit tests.
 
-Test names follow the Kubernetes test (or table case) they port, from
+Each test is named by the behaviour it checks; a test ported from Kubernetes
+names the Go test (or table) it ports in its docstring, from
 pkg/controller/podautoscaler/replica_calculator_test.go and horizontal_test.go.
 The Go harness builds pods with two containers each; here a pod carries the
 pod totals (ratios and replica counts are unchanged). Go's zero time
@@ -17,29 +18,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.policies.hpa import (
-    DEFAULT_SYNC_PERIOD_S,
-    DEFAULT_TOLERANCE,
-    TESTING_CPU_INITIALIZATION_PERIOD_S,
-    TESTING_INITIAL_READINESS_DELAY_S,
-    MissingRequestError,
-    NoMetricsError,
-    NoPodsError,
-    NoValidMetricsError,
+from sim.policies.hpa.behavior import (
     Normalizer,
-    PodSample,
     Recommendation,
     ScaleEvent,
-    Tolerances,
     calculate_scale_down_limit_with_behaviors,
     calculate_scale_up_limit,
     calculate_scale_up_limit_with_scaling_rules,
-    combine_metric_proposals,
     convert_desired_replicas_with_rules,
+    get_replicas_change_per_period,
+)
+from sim.policies.hpa.replicas import (
+    combine_metric_proposals,
     external_metric_replicas,
     external_per_pod_metric_replicas,
-    fill_behavior_defaults,
-    get_replicas_change_per_period,
     group_pods,
     metrics_abort_sync,
     object_metric_replicas,
@@ -47,12 +39,29 @@ from sim.policies.hpa import (
     plain_metric_replicas,
     resource_replicas,
 )
+from sim.policies.hpa.samples import (
+    MissingRequestError,
+    NoMetricsError,
+    NoPodsError,
+    NoValidMetricsError,
+    PodSample,
+    Tolerances,
+)
+from sim.spec.hpa import SYNC_PERIOD_S, TOLERANCE, HPABehavior, HPAScalingPolicy
 
 NOW = 10_000.0
 ZERO = 0.0
 HOT = NOW
 COOL = NOW - 180.0
 ONE = 1000  # resource.MustParse("1.0") in millicores
+# replica_calculator_test.go: the controller under test uses these, not the flags' defaults
+TESTING_CPU_INITIALIZATION_PERIOD_S = 120.0
+TESTING_INITIAL_READINESS_DELAY_S = 10.0
+
+
+def v2(behavior: dict) -> HPABehavior:
+    """An autoscaling/v2 behavior as the scenario loader validates and defaults it."""
+    return HPABehavior.model_validate(behavior)
 
 
 # --- the Go test harness (replicaCalcTestCase) -----------------------------------
@@ -82,7 +91,7 @@ def calc(current, target, **pod_args):
     pod_args.setdefault("requests", [ONE] * max(current, len(pod_args.get("phase") or ())))
     return resource_replicas(
         current, k8s_pods(current, **pod_args), target, NOW,
-        tolerance=DEFAULT_TOLERANCE,
+        tolerance=TOLERANCE,
         cpu_initialization_period_s=TESTING_CPU_INITIALIZATION_PERIOD_S,
         initial_readiness_delay_s=TESTING_INITIAL_READINESS_DELAY_S)
 
@@ -114,129 +123,157 @@ def test_design_doc_fixed_cases(name, current, pods, target, expected):
 
 
 # --- replica_calculator_test.go: Resource (CPU utilization) ----------------------
-def test_TestReplicaCalcScaleUp():
+def test_cpu_above_target_scales_up_by_the_usage_ratio():
+    """Upstream: TestReplicaCalcScaleUp (replica_calculator_test.go)."""
     assert calc(3, 30, levels=(300, 500, 700)) == (5, 50)
 
 
-def test_TestReplicaCalcScaleUpUnreadyLessScale():
+def test_unready_pod_counts_as_zero_on_scale_up_and_scales_less():
+    """Upstream: TestReplicaCalcScaleUpUnreadyLessScale (replica_calculator_test.go)."""
     assert calc(3, 30, levels=(300, 500, 700), readiness=(False, True, True)) == (4, 60)
 
 
-def test_TestReplicaCalcScaleUpHotCpuLessScale():
+def test_pod_in_cpu_initialization_period_counts_as_zero_on_scale_up():
+    """Upstream: TestReplicaCalcScaleUpHotCpuLessScale (replica_calculator_test.go)."""
     assert calc(3, 30, levels=(300, 500, 700), start=(HOT, COOL, COOL)) == (4, 60)
 
 
-def test_TestReplicaCalcScaleUpUnreadyNoScale():
+def test_unready_pods_counted_as_zero_cancel_a_scale_up():
+    """Upstream: TestReplicaCalcScaleUpUnreadyNoScale (replica_calculator_test.go)."""
     assert calc(3, 30, levels=(400, 500, 700), readiness=(True, False, False)) == (3, 40)
 
 
-def test_TestReplicaCalcScaleHotCpuNoScale():
+def test_unready_pods_in_cpu_initialization_period_cancel_a_scale_up():
+    """Upstream: TestReplicaCalcScaleHotCpuNoScale (replica_calculator_test.go)."""
     assert calc(3, 30, levels=(400, 500, 700), readiness=(True, False, False),
                 start=(COOL, HOT, HOT)) == (3, 40)
 
 
-def test_TestReplicaCalcScaleUpIgnoresFailedPods():
+def test_scale_up_ignores_failed_pods():
+    """Upstream: TestReplicaCalcScaleUpIgnoresFailedPods (replica_calculator_test.go)."""
     assert calc(2, 30, levels=(500, 700), readiness=(True, True, False, False),
                 phase=("Running", "Running", "Failed", "Failed")) == (4, 60)
 
 
-def test_TestReplicaCalcScaleUpIgnoresDeletionPods():
+def test_scale_up_ignores_pods_being_deleted():
+    """Upstream: TestReplicaCalcScaleUpIgnoresDeletionPods (replica_calculator_test.go)."""
     assert calc(2, 30, levels=(500, 700), readiness=(True, True, False, False),
                 phase=("Running",) * 4, deleting=(False, False, True, True)) == (4, 60)
 
 
-def test_TestReplicaCalcScaleDown():
+def test_cpu_below_target_scales_down_by_the_usage_ratio():
+    """Upstream: TestReplicaCalcScaleDown (replica_calculator_test.go)."""
     assert calc(5, 50, levels=(100, 300, 500, 250, 250)) == (3, 28)
 
 
-def test_TestReplicaCalcScaleDownExcludeUnreadyPods():
+def test_scale_down_excludes_unready_pods():
+    """Upstream: TestReplicaCalcScaleDownExcludeUnreadyPods (replica_calculator_test.go)."""
     assert calc(5, 50, levels=(100, 300, 500, 250, 250),
                 readiness=(True, True, True, False, False)) == (2, 30)
 
 
-def test_TestReplicaCalcScaleDownExcludeUnscheduledPods():
+def test_scale_down_excludes_pending_pods():
+    """Upstream: TestReplicaCalcScaleDownExcludeUnscheduledPods (replica_calculator_test.go)."""
     assert calc(5, 50, levels=(100,), readiness=(True, False, False, False, False),
                 phase=("Running",) + ("Pending",) * 4) == (1, 10)
 
 
-def test_TestReplicaCalcScaleDownIgnoreHotCpuPods():
+def test_scale_down_ignores_pods_in_cpu_initialization_period():
+    """Upstream: TestReplicaCalcScaleDownIgnoreHotCpuPods (replica_calculator_test.go)."""
     assert calc(5, 50, levels=(100, 300, 500, 250, 250),
                 start=(COOL, COOL, COOL, HOT, HOT)) == (2, 30)
 
 
-def test_TestReplicaCalcScaleDownIgnoresFailedPods():
+def test_scale_down_ignores_failed_pods():
+    """Upstream: TestReplicaCalcScaleDownIgnoresFailedPods (replica_calculator_test.go)."""
     assert calc(5, 50, levels=(100, 300, 500, 250, 250),
                 readiness=(True,) * 5 + (False, False),
                 phase=("Running",) * 5 + ("Failed", "Failed")) == (3, 28)
 
 
-def test_TestReplicaCalcScaleDownIgnoresDeletionPods():
+def test_scale_down_ignores_pods_being_deleted():
+    """Upstream: TestReplicaCalcScaleDownIgnoresDeletionPods (replica_calculator_test.go)."""
     assert calc(5, 50, levels=(100, 300, 500, 250, 250),
                 readiness=(True,) * 5 + (False, False), phase=("Running",) * 7,
                 deleting=(False,) * 5 + (True, True)) == (3, 28)
 
 
-def test_TestReplicaCalcTolerance():
+def test_utilization_within_tolerance_keeps_replicas():
+    """Upstream: TestReplicaCalcTolerance (replica_calculator_test.go)."""
     assert calc(3, 100, levels=(1010, 1030, 1020), requests=(900, 1000, 1100)) == (3, 102)
 
 
-def test_TestReplicaCalcMissingMetrics():
+def test_missing_metrics_count_as_full_request_on_scale_down():
+    """Upstream: TestReplicaCalcMissingMetrics (replica_calculator_test.go)."""
     assert calc(4, 100, levels=(400, 95)) == (3, 24)
 
 
-def test_TestReplicaCalcEmptyMetrics():
+def test_no_metric_for_any_pod_is_an_error():
+    """Upstream: TestReplicaCalcEmptyMetrics (replica_calculator_test.go)."""
     with pytest.raises(NoMetricsError, match="did not receive metrics"):
         calc(4, 100, levels=(), requests=(ONE, ONE, ONE))
 
 
-def test_TestReplicaCalcEmptyCPURequest():
+def test_pod_without_cpu_request_is_an_error():
+    """Upstream: TestReplicaCalcEmptyCPURequest (replica_calculator_test.go)."""
     with pytest.raises(MissingRequestError, match="missing request for"):
         calc(1, 100, levels=(200,), requests=())
 
 
-def test_TestReplicaCalcMissingMetricsNoChangeEq():
+def test_missing_metric_at_target_keeps_replicas():
+    """Upstream: TestReplicaCalcMissingMetricsNoChangeEq (replica_calculator_test.go)."""
     assert calc(2, 100, levels=(1000,)) == (2, 100)
 
 
-def test_TestReplicaCalcMissingMetricsNoChangeGt():
+def test_missing_metric_counted_as_zero_cancels_a_scale_up():
+    """Upstream: TestReplicaCalcMissingMetricsNoChangeGt (replica_calculator_test.go)."""
     assert calc(2, 100, levels=(1900,)) == (2, 190)
 
 
-def test_TestReplicaCalcMissingMetricsNoChangeLt():
+def test_missing_metric_counted_as_full_request_cancels_a_scale_down():
+    """Upstream: TestReplicaCalcMissingMetricsNoChangeLt (replica_calculator_test.go)."""
     assert calc(2, 100, levels=(600,)) == (2, 60)
 
 
-def test_TestReplicaCalcMissingMetricsUnreadyChange():
+def test_missing_and_unready_pods_near_target_keep_replicas():
+    """Upstream: TestReplicaCalcMissingMetricsUnreadyChange (replica_calculator_test.go)."""
     assert calc(3, 50, levels=(100, 450), readiness=(False, True, True)) == (3, 45)
 
 
-def test_TestReplicaCalcMissingMetricsHotCpuNoChange():
+def test_missing_and_initializing_pods_near_target_keep_replicas():
+    """Upstream: TestReplicaCalcMissingMetricsHotCpuNoChange (replica_calculator_test.go)."""
     assert calc(3, 50, levels=(100, 450), start=(HOT, COOL, COOL)) == (3, 45)
 
 
-def test_TestReplicaCalcMissingMetricsUnreadyScaleUp():
+def test_missing_and_unready_pods_still_allow_a_scale_up():
+    """Upstream: TestReplicaCalcMissingMetricsUnreadyScaleUp (replica_calculator_test.go)."""
     assert calc(3, 50, levels=(100, 2000), readiness=(False, True, True)) == (4, 200)
 
 
-def test_TestReplicaCalcMissingMetricsHotCpuScaleUp():
+def test_missing_and_initializing_pods_still_allow_a_scale_up():
+    """Upstream: TestReplicaCalcMissingMetricsHotCpuScaleUp (replica_calculator_test.go)."""
     assert calc(3, 50, levels=(100, 2000), readiness=(False, True, True),
                 start=(HOT, COOL, COOL)) == (4, 200)
 
 
-def test_TestReplicaCalcMissingMetricsUnreadyScaleDown():
+def test_missing_and_unready_pods_still_allow_a_scale_down():
+    """Upstream: TestReplicaCalcMissingMetricsUnreadyScaleDown (replica_calculator_test.go)."""
     assert calc(4, 50, levels=(100, 100, 100), readiness=(False, True, True, True)) == (3, 10)
 
 
-def test_TestReplicaCalcMissingMetricsScaleDownTargetOver100():
+def test_missing_pods_count_at_target_above_100_percent_on_scale_down():
+    """Upstream: TestReplicaCalcMissingMetricsScaleDownTargetOver100 (replica_calculator_test.go)."""
     assert calc(4, 300, levels=(200, 100, 100), readiness=(False, True, True, True),
                 requests=(ONE, ONE, 2 * ONE, 2 * ONE)) == (2, 6)
 
 
-def test_TestReplicaCalcDuringRollingUpdateWithMaxSurge():
+def test_surge_pod_without_metric_keeps_replicas_during_a_rollout():
+    """Upstream: TestReplicaCalcDuringRollingUpdateWithMaxSurge (replica_calculator_test.go)."""
     assert calc(2, 50, levels=(100, 100), phase=("Running",) * 3) == (2, 10)
 
 
-def test_TestReplicaCalcComputedToleranceAlgImplementation():
+def test_tolerance_boundary_computed_from_requests_and_usage():
+    """Upstream: TestReplicaCalcComputedToleranceAlgImplementation (replica_calculator_test.go)."""
     start_pods = 10
     total_used = start_pods * 150
     total_requested = 2 * total_used
@@ -244,7 +281,7 @@ def test_TestReplicaCalcComputedToleranceAlgImplementation():
     per_pod = total_requested // start_pods
     requests = [per_pod + d for d in (100, -100, 10, -10, 2, -2, 1, -1, 0, 0)]
     levels = [total_used // 10] * 10
-    target = abs(1 / (requested_to_used * (1 - DEFAULT_TOLERANCE))) + .01
+    target = abs(1 / (requested_to_used * (1 - TOLERANCE))) + .01
     final_target = int(target * 100)
     used_ratio = total_used / (total_requested * target)
     final_pods = math.ceil(used_ratio * start_pods)
@@ -252,7 +289,7 @@ def test_TestReplicaCalcComputedToleranceAlgImplementation():
     assert calc(start_pods, final_target, levels=levels, requests=requests) == (
         final_pods, expected_utilization)
     # No scaling within a very close margin of the tolerance.
-    target = abs(1 / (requested_to_used * (1 - DEFAULT_TOLERANCE))) + .004
+    target = abs(1 / (requested_to_used * (1 - TOLERANCE))) + .004
     assert calc(start_pods, int(target * 100), levels=levels, requests=requests) == (
         start_pods, expected_utilization)
 
@@ -303,14 +340,16 @@ def _group(pods, resource="cpu"):
     ("ignore pods with deletion timestamps", PodSample(phase="Deleting", usage=1), "ignored"),
     ("ignore pods in a failed state", PodSample(phase="Failed", usage=1), "ignored"),
 ])
-def test_TestGroupPods(name, pod, expected):
+def test_group_pods_classifies_each_pod(name, pod, expected):
+    """Upstream: TestGroupPods (replica_calculator_test.go)."""
     groups = _group([pod], resource="memory" if "memory" in name else "cpu")
     got = {"ready": groups.ready_count == 1, "unready": 0 in groups.unready,
            "missing": 0 in groups.missing, "ignored": 0 in groups.ignored}
     assert [k for k, v in got.items() if v] == [expected]
 
 
-def test_TestGroupPods_several_pods():
+def test_group_pods_classifies_several_pods_by_index():
+    """Upstream: TestGroupPods (the several-pods case) (replica_calculator_test.go)."""
     pods = [PodSample(usage=1, start_s=NOW, ready=None),
             PodSample(usage=1, start_s=NOW - 180, ready=True, ready_change_s=NOW - 180),
             PodSample(start_s=NOW - 180, ready=None)]
@@ -318,37 +357,45 @@ def test_TestGroupPods_several_pods():
 
 
 # --- replica_calculator_test.go: Pods, Object and External metrics ----------------
-def test_TestReplicaCalcScaleUpCM():
+def test_pods_metric_above_target_scales_up():
+    """Upstream: TestReplicaCalcScaleUpCM (replica_calculator_test.go)."""
     assert plain(3, 15000, levels=(20000, 10000, 30000)) == (4, 20000)
 
 
-def test_TestReplicaCalcScaleUpCMUnreadyHotCpuNoLessScale():
+def test_pods_metric_counts_unready_and_initializing_pods_in_full():
+    """Upstream: TestReplicaCalcScaleUpCMUnreadyHotCpuNoLessScale (replica_calculator_test.go)."""
     assert plain(3, 15000, levels=(50000, 10000, 30000), readiness=(True, True, False),
                  start=(COOL, COOL, HOT)) == (6, 30000)
 
 
-def test_TestReplicaCalcScaleUpCMUnreadyHotCpuScaleWouldScaleDown():
+def test_pods_metric_ignores_readiness_even_where_cpu_would_scale_less():
+    """Upstream: TestReplicaCalcScaleUpCMUnreadyHotCpuScaleWouldScaleDown (replica_calculator_test.go)."""
     assert plain(3, 15000, levels=(50000, 15000, 30000), readiness=(False, True, False),
                  start=(HOT, COOL, HOT)) == (7, 31666)
 
 
-def test_TestReplicaCalcScaleUpCMExternalNoLabels():
+def test_single_pod_metric_above_target_scales_to_two():
+    """Upstream: TestReplicaCalcScaleUpCMExternalNoLabels (replica_calculator_test.go)."""
     assert plain(1, 4400, levels=(8600,)) == (2, 8600)
 
 
-def test_TestReplicaCalcScaleDownCM():
+def test_pods_metric_below_target_scales_down():
+    """Upstream: TestReplicaCalcScaleDownCM (replica_calculator_test.go)."""
     assert plain(5, 20000, levels=(12000,) * 5) == (3, 12000)
 
 
-def test_TestReplicaCalcToleranceCM():
+def test_pods_metric_within_tolerance_keeps_replicas():
+    """Upstream: TestReplicaCalcToleranceCM (replica_calculator_test.go)."""
     assert plain(3, 20000, levels=(20000, 21000, 21000)) == (3, 20666)
 
 
-def test_TestPlainMetricReplicaCalcMissingMetricsNoChangeEq():
+def test_pods_metric_at_target_with_missing_pods_keeps_replicas():
+    """Upstream: TestPlainMetricReplicaCalcMissingMetricsNoChangeEq (replica_calculator_test.go)."""
     assert plain(5, 20000, levels=(20000, 19000, 21000)) == (5, 20000)
 
 
-def test_TestReplicaCalcDuringRollingUpdateWithMaxSurgeCM():
+def test_pods_metric_surge_pod_without_metric_keeps_replicas():
+    """Upstream: TestReplicaCalcDuringRollingUpdateWithMaxSurgeCM (replica_calculator_test.go)."""
     assert plain(2, 17000, levels=(10000, 10000), phase=("Running",) * 3) == (2, 10000)
 
 
@@ -357,57 +404,70 @@ def test_plain_metric_missing_pods_count_as_target_on_scale_down():
     assert plain(4, 20000, levels=(10000, 10000)) == (3, 10000)
 
 
-def test_TestReplicaCalcScaleUpCMObject():
+def test_object_value_above_target_scales_the_ready_pods_up():
+    """Upstream: TestReplicaCalcScaleUpCMObject (replica_calculator_test.go)."""
     assert object_metric_replicas(3, 20000, k8s_pods(3), target_value=15000) == (4, 20000)
 
 
-def test_TestReplicaCalcScaleUpCMPerPodObject():
+def test_object_average_value_scales_to_value_over_target():
+    """Upstream: TestReplicaCalcScaleUpCMPerPodObject (replica_calculator_test.go)."""
     assert object_metric_replicas(3, 20000, target_average_value=5000) == (4, 6667)
 
 
-def test_TestReplicaCalcScaleUpCMObjectIgnoresUnreadyPods():
+def test_object_value_scales_only_the_ready_pods():
+    """Upstream: TestReplicaCalcScaleUpCMObjectIgnoresUnreadyPods (replica_calculator_test.go)."""
     pods = k8s_pods(3, readiness=(False, True, False))
     assert object_metric_replicas(3, 50000, pods, target_value=10000) == (5, 50000)
 
 
-def test_TestReplicaCalcScaleDownCMObject():
+def test_object_value_below_target_scales_down():
+    """Upstream: TestReplicaCalcScaleDownCMObject (replica_calculator_test.go)."""
     assert object_metric_replicas(5, 12000, k8s_pods(5), target_value=20000) == (3, 12000)
 
 
-def test_TestReplicaCalcScaleDownPerPodCMObject():
+def test_object_average_value_below_target_scales_down():
+    """Upstream: TestReplicaCalcScaleDownPerPodCMObject (replica_calculator_test.go)."""
     assert object_per_pod_metric_replicas(5, 6000, 2000) == (3, 1200)
 
 
-def test_TestReplicaCalcToleranceCMObject():
+def test_object_value_within_tolerance_keeps_replicas():
+    """Upstream: TestReplicaCalcToleranceCMObject (replica_calculator_test.go)."""
     assert object_metric_replicas(3, 20666, k8s_pods(3), target_value=20000) == (3, 20666)
 
 
-def test_TestReplicaCalcTolerancePerPodCMObject():
+def test_object_average_value_within_tolerance_keeps_replicas():
+    """Upstream: TestReplicaCalcTolerancePerPodCMObject (replica_calculator_test.go)."""
     assert object_per_pod_metric_replicas(4, 20166, 5000) == (4, 5042)
 
 
-def test_TestReplicaCalcScaleUpCMExternalIgnoresUnreadyPods():
+def test_external_value_scales_only_the_ready_pods():
+    """Upstream: TestReplicaCalcScaleUpCMExternalIgnoresUnreadyPods (replica_calculator_test.go)."""
     pods = k8s_pods(3, readiness=(False, True, False))
     assert external_metric_replicas(3, [8600], pods, target_value=4400) == (2, 8600)
 
 
-def test_TestReplicaCalcScaleUpPerPodCMExternal():
+def test_external_average_value_scales_to_total_over_target():
+    """Upstream: TestReplicaCalcScaleUpPerPodCMExternal (replica_calculator_test.go)."""
     assert external_per_pod_metric_replicas(3, [8600], 2150) == (4, 2867)
 
 
-def test_TestReplicaCalcScaleDownCMExternal():
+def test_external_value_below_target_scales_down():
+    """Upstream: TestReplicaCalcScaleDownCMExternal (replica_calculator_test.go)."""
     assert external_metric_replicas(5, [8600], k8s_pods(5), target_value=14334) == (3, 8600)
 
 
-def test_TestReplicaCalcScaleDownPerPodCMExternal():
+def test_external_average_value_below_target_scales_down():
+    """Upstream: TestReplicaCalcScaleDownPerPodCMExternal (replica_calculator_test.go)."""
     assert external_metric_replicas(5, [8600], target_average_value=2867) == (3, 1720)
 
 
-def test_TestReplicaCalcToleranceCMExternal():
+def test_external_value_within_tolerance_keeps_replicas():
+    """Upstream: TestReplicaCalcToleranceCMExternal (replica_calculator_test.go)."""
     assert external_metric_replicas(3, [8600], k8s_pods(3), target_value=8888) == (3, 8600)
 
 
-def test_TestReplicaCalcTolerancePerPodCMExternal():
+def test_external_average_value_within_tolerance_keeps_replicas():
+    """Upstream: TestReplicaCalcTolerancePerPodCMExternal (replica_calculator_test.go)."""
     assert external_per_pod_metric_replicas(3, [8600], 2900) == (3, 2867)
 
 
@@ -429,14 +489,16 @@ def test_per_direction_tolerances_from_configurable_tolerance():
 
 
 # --- horizontal_test.go: several metrics -----------------------------------------
-def test_TestNoScaleDownOneMetricInvalid():
+def test_an_invalid_metric_blocks_a_scale_down():
+    """Upstream: TestNoScaleDownOneMetricInvalid (horizontal_test.go)."""
     cpu, _ = calc(5, 50, levels=(100, 300, 500, 250, 250))
     assert cpu == 3
     assert combine_metric_proposals(5, [cpu, None]) == 5
     assert metrics_abort_sync(5, [cpu, None])
 
 
-def test_TestScaleUpOneMetricEmpty():
+def test_an_invalid_metric_does_not_block_a_scale_up():
+    """Upstream: TestScaleUpOneMetricEmpty (horizontal_test.go)."""
     cpu, _ = calc(3, 30, levels=(300, 400, 500))
     assert combine_metric_proposals(3, [cpu, None]) == 4
     assert not metrics_abort_sync(3, [cpu, None])
@@ -458,7 +520,8 @@ def test_combine_takes_the_largest_and_rejects_all_invalid():
     (20, 1000, 1, 10, 10, "TooManyReplicas"),
     (3, 1000, 1, 2000, calculate_scale_up_limit(3), "ScaleUpLimit"),
 ])
-def test_TestConvertDesiredReplicasWithRules(current, desired, lo, hi, expected, condition):
+def test_legacy_rules_clamp_to_bounds_and_the_scale_up_limit(current, desired, lo, hi, expected, condition):
+    """Upstream: TestConvertDesiredReplicasWithRules (horizontal_test.go)."""
     assert convert_desired_replicas_with_rules(current, desired, lo, hi) == (expected, condition)
 
 
@@ -469,25 +532,28 @@ def test_TestConvertDesiredReplicasWithRules(current, desired, lo, hi, expected,
     ("no stabilize - old recommendations", [(10, -600), (9, -540)], 3, 3, 2),
     ("stabilize - old recommendations", [(10, -600), (4, -60), (5, -120), (9, -540)], 3, 5, 4),
 ])
-def test_TestNormalizeDesiredReplicas(name, recs, desired, expected, log_length):
+def test_legacy_stabilization_takes_the_max_of_recent_recommendations(name, recs, desired, expected, log_length):
+    """Upstream: TestNormalizeDesiredReplicas (horizontal_test.go)."""
     n = Normalizer(1, 10, None, downscale_stabilization_s=300)
     n.recommendations = [Recommendation(r, NOW + dt) for r, dt in recs]
     assert n.stabilize_recommendation(NOW, desired) == expected
     assert len(n.recommendations) == log_length
 
 
-def test_TestScaleUpRCImmediately():
+def test_below_min_replicas_scales_up_at_once():
+    """Upstream: TestScaleUpRCImmediately (horizontal_test.go)."""
     n = Normalizer(2, 6)
     assert n.recommend_with_reason(NOW, 1, 0) == (2, "TooFewReplicas")
 
 
-def test_TestScaleDownRCImmediately():
+def test_above_max_replicas_scales_down_at_once():
+    """Upstream: TestScaleDownRCImmediately (horizontal_test.go)."""
     n = Normalizer(2, 5)
     assert n.recommend_with_reason(NOW, 6, 3) == (5, "TooManyReplicas")
 
 
 def test_scaling_disabled_when_target_has_zero_replicas():
-    n = Normalizer(1, 5, {})
+    n = Normalizer(1, 5, v2({}))
     assert n.recommend_with_reason(NOW, 0, 3) == (0, "ScalingDisabled")
 
 
@@ -523,7 +589,7 @@ def generate_events(raw, period):
 
 def behavior_normalizer(lo, hi, up=None, down=None, up_events=(), down_events=()):
     behavior = {k: v for k, v in (("scaleUp", up), ("scaleDown", down)) if v is not None}
-    n = Normalizer(lo, hi, behavior)
+    n = Normalizer(lo, hi, v2(behavior))
     n.scale_up_events = list(up_events)
     n.scale_down_events = list(down_events)
     return n
@@ -605,24 +671,27 @@ SCALING_WITH_RULES = [
 @pytest.mark.parametrize(
     "name, current, desired, lo, hi, up, down, up_events, down_events, expected, condition",
     SCALING_WITH_RULES, ids=[case[0] for case in SCALING_WITH_RULES])
-def test_TestScalingWithRules(name, current, desired, lo, hi, up, down, up_events, down_events,
+def test_behavior_policies_and_bounds_limit_the_rate(name, current, desired, lo, hi, up, down, up_events, down_events,
                               expected, condition):
+    """Upstream: TestScalingWithRules (horizontal_test.go)."""
     n = behavior_normalizer(lo, hi, up, down, up_events, down_events)
     got = n.convert_desired_replicas_with_behavior_rate(NOW, current, desired)
     assert got == (expected, condition)
 
 
-def test_TestCalculateScaleUpLimitWithScalingRules():
-    rules = fill_behavior_defaults({"scaleUp": {"selectPolicy": "Min", "policies": [
+def test_scale_up_limit_with_select_min_takes_the_smaller_policy():
+    """Upstream: TestCalculateScaleUpLimitWithScalingRules (horizontal_test.go)."""
+    rules = v2({"scaleUp": {"selectPolicy": "Min", "policies": [
         {"type": "Pods", "value": 2, "periodSeconds": 60},
-        {"type": "Percent", "value": 50, "periodSeconds": 60}]}})["scaleUp"]
+        {"type": "Percent", "value": 50, "periodSeconds": 60}]}}).scaleUp
     assert calculate_scale_up_limit_with_scaling_rules(1, [], [], rules, NOW) == 2
 
 
-def test_TestCalculateScaleDownLimitWithBehaviors():
-    rules = fill_behavior_defaults({"scaleDown": {"selectPolicy": "Min", "policies": [
+def test_scale_down_limit_with_select_min_takes_the_smaller_change():
+    """Upstream: TestCalculateScaleDownLimitWithBehaviors (horizontal_test.go)."""
+    rules = v2({"scaleDown": {"selectPolicy": "Min", "policies": [
         {"type": "Pods", "value": 2, "periodSeconds": 60},
-        {"type": "Percent", "value": 50, "periodSeconds": 60}]}})["scaleDown"]
+        {"type": "Percent", "value": 50, "periodSeconds": 60}]}}).scaleDown
     assert calculate_scale_down_limit_with_behaviors(5, [], [], rules, NOW) == 3
 
 
@@ -647,9 +716,10 @@ STORE_SCALE_EVENTS = [
 @pytest.mark.parametrize("direction", ["up", "down"])
 @pytest.mark.parametrize("name, previous, rules, expected_change, expected_events",
                          STORE_SCALE_EVENTS, ids=[c[0] for c in STORE_SCALE_EVENTS])
-def test_TestStoreScaleEvents(direction, name, previous, rules, expected_change, expected_events):
+def test_stored_scale_events_reuse_outdated_slots(direction, name, previous, rules, expected_change, expected_events):
+    """Upstream: TestStoreScaleEvents (horizontal_test.go)."""
     key = "scaleUp" if direction == "up" else "scaleDown"
-    n = Normalizer(1, 100, None if rules is None else {key: rules})
+    n = Normalizer(1, 100, None if rules is None else v2({key: rules}))
     events = [ScaleEvent(change, NOW - age) for change, age in previous]
     attribute = "scale_up_events" if direction == "up" else "scale_down_events"
     setattr(n, attribute, events)
@@ -684,10 +754,11 @@ NORMALIZE_WITH_BEHAVIOR = [
 
 @pytest.mark.parametrize("name, recs, current, desired, expected, stored, up_window, down_window",
                          NORMALIZE_WITH_BEHAVIOR, ids=[c[0] for c in NORMALIZE_WITH_BEHAVIOR])
-def test_TestNormalizeDesiredReplicasWithBehavior(name, recs, current, desired, expected, stored,
+def test_behavior_stabilization_clamps_between_the_windows_min_and_max(name, recs, current, desired, expected, stored,
                                                   up_window, down_window):
-    n = Normalizer(1, 1000, {"scaleUp": {"stabilizationWindowSeconds": up_window},
-                             "scaleDown": {"stabilizationWindowSeconds": down_window}})
+    """Upstream: TestNormalizeDesiredReplicasWithBehavior (horizontal_test.go)."""
+    n = Normalizer(1, 1000, v2({"scaleUp": {"stabilizationWindowSeconds": up_window},
+                                "scaleDown": {"stabilizationWindowSeconds": down_window}}))
     n.recommendations = [Recommendation(r, NOW - age) for r, age in recs]
     got, _reason = n.stabilize_recommendation_with_behaviors(NOW, current, desired)
     assert got == expected
@@ -697,14 +768,15 @@ def test_TestNormalizeDesiredReplicasWithBehavior(name, recs, current, desired, 
 
 # --- behavior design-doc cases, selectPolicy, walkthrough ------------------------------
 def test_behavior_default_scale_up_10_to_50_gives_20():
-    n = Normalizer(1, 1000, {})
+    n = Normalizer(1, 1000, v2({}))
     assert n.recommend_with_reason(NOW, 10, 50) == (20, "ScaleUpLimit")
     assert [(e.replica_change, e.timestamp_s) for e in n.scale_up_events] == [(10, NOW)]
 
 
 def test_behavior_pods_5_per_60s_scale_down_10_to_2_gives_5():
     policy = [{"type": "Pods", "value": 5, "periodSeconds": 60}]
-    n = Normalizer(1, 1000, {"scaleDown": {"stabilizationWindowSeconds": 0, "policies": policy}})
+    n = Normalizer(1, 1000, v2({"scaleDown": {"stabilizationWindowSeconds": 0,
+                                              "policies": policy}}))
     assert n.recommend_with_reason(NOW, 10, 2) == (5, "ScaleDownLimit")
     # Within the same 60 s period no further scale-down is allowed ...
     assert n.recommend_with_reason(NOW + 30, 5, 2) == (5, "ScaleDownLimit")
@@ -713,14 +785,14 @@ def test_behavior_pods_5_per_60s_scale_down_10_to_2_gives_5():
 
 
 def test_behavior_default_scale_down_is_stabilized_for_300s_after_start():
-    n = Normalizer(1, 1000, {})
+    n = Normalizer(1, 1000, v2({}))
     assert n.recommend_with_reason(NOW, 10, 2) == (10, "ScaleDownStabilized")
     assert n.recommend_with_reason(NOW + 301, 10, 2) == (2, "DesiredWithinRange")
 
 
 @pytest.mark.parametrize("select, expected", [("Max", 20), ("Min", 14), ("Disabled", 10)])
 def test_select_policy_scale_up(select, expected):
-    n = Normalizer(1, 1000, {"scaleUp": {"selectPolicy": select}})
+    n = Normalizer(1, 1000, v2({"scaleUp": {"selectPolicy": select}}))
     assert n.recommend_with_reason(NOW, 10, 50) == (expected, "ScaleUpLimit")
 
 
@@ -729,13 +801,13 @@ def test_select_policy_scale_down(select, expected):
     rules = {"stabilizationWindowSeconds": 0, "selectPolicy": select, "policies": [
         {"type": "Pods", "value": 2, "periodSeconds": 60},
         {"type": "Percent", "value": 50, "periodSeconds": 60}]}
-    n = Normalizer(1, 1000, {"scaleDown": rules})
+    n = Normalizer(1, 1000, v2({"scaleDown": rules}))
     assert n.recommend_with_reason(NOW, 10, 1) == (expected, "ScaleDownLimit")
 
 
 def test_kubernetes_walkthrough_1_to_5_to_7():
     """php-apache walkthrough: one pod at 305% of its request, target 50%."""
-    n = Normalizer(1, 10, {})
+    n = Normalizer(1, 10, v2({}))
     busy = PodSample(request=200, usage=610, start_s=0.0, ready_change_s=10.0)
     desired, utilization = resource_replicas(1, [busy], 50, 600.0)
     assert (desired, utilization) == (7, 305)
@@ -750,7 +822,7 @@ def test_kubernetes_walkthrough_1_to_5_to_7():
 
 
 def test_decision_details_and_last_reason():
-    n = Normalizer(1, 8, {"scaleUp": {"stabilizationWindowSeconds": 60}})
+    n = Normalizer(1, 8, v2({"scaleUp": {"stabilizationWindowSeconds": 60}}))
     assert n.last_reason is None
     n.recommend(NOW, 4, 4)
     decision = n.decide(NOW + 15, 4, 12)
@@ -762,7 +834,7 @@ def test_decision_details_and_last_reason():
 
 
 def test_record_scale_events_off_leaves_recording_to_the_caller():
-    n = Normalizer(1, 100, {}, record_scale_events=False)
+    n = Normalizer(1, 100, v2({}), record_scale_events=False)
     assert n.recommend(NOW, 10, 50) == 20
     assert n.scale_up_events == []
     n.record_scale(NOW, 10, 20)
@@ -770,42 +842,24 @@ def test_record_scale_events_off_leaves_recording_to_the_caller():
 
 
 def test_tolerances_from_behavior():
-    n = Normalizer(1, 10, {"scaleUp": {"tolerance": 0.05}})
+    n = Normalizer(1, 10, v2({"scaleUp": {"tolerance": 0.05}}))
     assert n.tolerances() == Tolerances(0.1, 0.05)
     assert Normalizer(1, 10).tolerances(0.2) == Tolerances(0.2, 0.2)
 
 
-@pytest.mark.parametrize("behavior, field", [
-    ({"scaleUp": {"selectPolicy": "Fastest"}}, "behavior.scaleUp.selectPolicy"),
-    ({"scaleDown": {"stabilizationWindowSeconds": 3601}},
-     "behavior.scaleDown.stabilizationWindowSeconds"),
-    ({"scaleUp": {"policies": []}}, "behavior.scaleUp.policies"),
-    ({"scaleUp": {"policies": [{"type": "Nodes", "value": 1, "periodSeconds": 15}]}},
-     "behavior.scaleUp.policies[0].type"),
-    ({"scaleDown": {"policies": [{"type": "Pods", "value": 0, "periodSeconds": 15}]}},
-     "behavior.scaleDown.policies[0].value"),
-    ({"scaleDown": {"policies": [{"type": "Pods", "value": 1, "periodSeconds": 1801}]}},
-     "behavior.scaleDown.policies[0].periodSeconds"),
-    ({"scaleDown": {"policies": [{"type": "Pods", "value": 1}]}},
-     "behavior.scaleDown.policies[0].periodSeconds"),
-    ({"scaleUp": {"tolerance": -0.1}}, "behavior.scaleUp.tolerance"),
-    ({"scaleUp": {"stabilisationWindowSeconds": 10}},
-     "behavior.scaleUp.stabilisationWindowSeconds"),
-    ({"scaleSideways": {}}, "behavior.scaleSideways"),
-])
-def test_behavior_validation_names_the_field(behavior, field):
-    with pytest.raises(ValueError, match=field.replace("[", r"\[").replace("]", r"\]")):
-        Normalizer(1, 10, behavior)
-
-
-def test_defaults_filled_in():
-    filled = fill_behavior_defaults({}, downscale_stabilization_s=120.0)
-    assert filled["scaleUp"]["stabilizationWindowSeconds"] == 0
-    assert [p["value"] for p in filled["scaleUp"]["policies"]] == [4, 100]
-    assert filled["scaleDown"]["stabilizationWindowSeconds"] == 120
-    assert filled["scaleDown"]["policies"] == [
-        {"type": "Percent", "value": 100, "periodSeconds": 15}]
-    assert DEFAULT_SYNC_PERIOD_S == 15.0
+def test_unset_scale_down_window_is_the_controllers_downscale_stabilization():
+    """horizontal.go maybeInitScaleDownStabilizationWindow: a behavior without a
+    scale-down window takes --horizontal-pod-autoscaler-downscale-stabilization."""
+    filled = v2({})
+    assert filled.scaleUp.stabilizationWindowSeconds == 0
+    assert [p.value for p in filled.scaleUp.policies] == [4, 100]
+    assert filled.scaleDown.stabilizationWindowSeconds is None
+    assert filled.scaleDown.policies == [
+        HPAScalingPolicy(type="Percent", value=100, periodSeconds=15)]
+    assert Normalizer(1, 10, filled, downscale_stabilization_s=120.0).scale_down_window_s == 120
+    explicit = v2({"scaleDown": {"stabilizationWindowSeconds": 30}})
+    assert Normalizer(1, 10, explicit, downscale_stabilization_s=120.0).scale_down_window_s == 30
+    assert SYNC_PERIOD_S == 15.0
 
 
 def test_pod_sample_validates_phase():
@@ -833,7 +887,7 @@ behaviors = st.one_of(
        start=st.integers(1, 60))
 def test_property_normalizer_output_within_min_max(bounds, behavior, steps, start):
     lo, hi = bounds
-    n = Normalizer(lo, hi, behavior)
+    n = Normalizer(lo, hi, None if behavior is None else v2(behavior))
     now, current = 0.0, start
     for dt, desired in steps:
         now += dt
@@ -851,7 +905,7 @@ def _replicas_at(history, t):
                                 st.integers(1, 500)), min_size=1, max_size=40),
        start=st.integers(1, 50))
 def test_property_default_scale_up_never_exceeds_policy_limits(steps, start):
-    n = Normalizer(1, 1000, {})
+    n = Normalizer(1, 1000, v2({}))
     now, current = 0.0, start
     history = [(-math.inf, start)]
     for dt, desired in steps:

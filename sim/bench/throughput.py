@@ -1,4 +1,4 @@
-"""``podsim bench``: throughput of the simulator against a bare SimPy ceiling.
+"""``podsim bench`` (the throughput benchmark): the simulator against a bare SimPy ceiling.
 
 - ``baseline``: an M/M/c written directly on SimPy with callbacks (no model,
   no records): the ceiling for a SimPy design on this machine.
@@ -23,10 +23,10 @@ from typing import Any, Optional
 
 import simpy
 
-from .engine.arrivals import arrival_times
-from .engine.rng import Streams
-from .runner import run
-from .spec import load
+from ..engine.arrivals import arrival_times
+from ..engine.rng import Streams
+from ..runner import run
+from ..spec import load
 
 MMC_SERVERS = 8
 MMC_LOAD = 0.8
@@ -145,7 +145,7 @@ def bench(requests: int = 200_000, reference: Optional[str] = None, seed: int = 
 
 def _default_reference() -> Optional[Path]:
     for candidate in (Path("models/reference.yaml"),
-                      Path(__file__).resolve().parent.parent / "models" / "reference.yaml"):
+                      Path(__file__).resolve().parents[2] / "models" / "reference.yaml"):
         if candidate.exists():
             return candidate
     return None

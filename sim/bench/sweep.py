@@ -23,9 +23,9 @@ import tempfile
 import time
 from typing import Any
 
+from ..experiment.spec import load_experiment
+from ..experiment.sweep import sweep
 from ..runner import run
-from .spec import load_experiment
-from .sweep import sweep
 
 
 def bench_experiment(runs: int = 40, duration_s: float = 3600.0) -> dict[str, Any]:

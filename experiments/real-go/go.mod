@@ -1,0 +1,3 @@
+module podsim/experiments/realgo
+
+go 1.19

@@ -1,0 +1,14 @@
+"""``podsim bench``: the project's benchmarks, in one place.
+
+- :mod:`sim.bench.throughput` (``podsim bench [--json]``): the simulator's
+  throughput against a bare SimPy M/M/c on the same random numbers, and the
+  reference model in hops per second;
+- :mod:`sim.bench.sweep` (``podsim bench --sweep [--json]``): how a sweep
+  scales from 1 to 2 jobs and what the store and the executor cost per run.
+
+Only the throughput benchmark is imported here: it must not pull in the
+experiment machinery (pandas, the store) it does not use.
+"""
+from .throughput import bench, format_report, main_json
+
+__all__ = ["bench", "format_report", "main_json"]

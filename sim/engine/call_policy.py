@@ -1,0 +1,41 @@
+"""A scenario's ``CallPolicy`` block compiled for the engine.
+
+The same block describes an external client's calls and each call between
+services: timeouts and deadlines, retries (attempts, which statuses, backoff,
+budget), circuit breaker, bulkhead, hedging and adaptive throttling. Compiled
+once per edge; the per-caller state it asks for lives in
+:class:`~sim.engine.clients.Clients` and the behaviour in
+:class:`~sim.engine.resilience.ResilientCall`.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+from ..policies.backoff import make_backoff
+from ..status import RETRYABLE_NAMES
+
+
+class CallPolicy:
+    """The policy of one edge (times in seconds; None = not asked for)."""
+
+    def __init__(self, spec):
+        self.spec = spec
+        self.timeout_s: Optional[float] = spec.timeout
+        self.deadline_s: Optional[float] = spec.deadline
+        self.propagate: bool = spec.propagate_deadline
+        retry = spec.retry
+        self.max_attempts = retry.max_attempts if retry else 1
+        self.retry_on = frozenset(RETRYABLE_NAMES[name] for name in retry.retry_on) if retry else frozenset()
+        self.backoff = make_backoff(retry.backoff.model_dump()) if retry else None
+        self.budget_spec = retry.budget if retry else None
+        self.breaker_spec = spec.circuit_breaker
+        self.bulkhead_spec = spec.bulkhead
+        self.hedge = spec.hedge
+        self.throttle_spec = spec.throttle
+
+    @staticmethod
+    def is_plain(spec) -> bool:
+        """True if the block asks for nothing (a plain call is faster)."""
+        return (spec.timeout is None and spec.deadline is None and not spec.propagate_deadline
+                and spec.retry is None and spec.circuit_breaker is None and spec.bulkhead is None
+                and spec.hedge is None and spec.throttle is None)

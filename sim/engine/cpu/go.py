@@ -1,0 +1,257 @@
+"""Go's runtime scheduler: GOMAXPROCS processors, a time slice, a FIFO run queue.
+
+Real system: the Go runtime (``runtime/proc.go``). At most ``GOMAXPROCS``
+goroutines run at once, one per P. A running goroutine keeps its P until it
+finishes its CPU step (here: the request's ``work``, or the connection
+goroutine's ``overhead_cpu``), blocks (I/O and downstream calls hold no P:
+they are not computations here), or has run ``quantum`` (10 ms: sysmon's
+``forcePreemptNS``); a preempted goroutine goes to the back of the run
+queue, and a free P takes the goroutine at the front. With nobody waiting,
+preemption changes nothing (the same goroutine is rescheduled at once), so
+no event is spent on it: slices are renewed lazily when someone queues.
+
+The running goroutines share the pod's ``cores`` (its threads' CPUs): each
+gets ``min(1, cores / running)`` of a core, so with ``GOMAXPROCS <= cores``
+each runs on a full core. Short steps therefore run to completion, first
+come first served (M/G/c FCFS); only steps longer than the quantum time-share
+(processor sharing is the limit of a zero quantum).
+
+Simplifications: one global FIFO queue (Go has per-P local queues, work
+stealing and a ``runnext`` slot that lets a goroutine just readied run next);
+the quantum counts time the goroutine ran (not time its thread was stalled by
+CFS throttling).
+
+Implementation: ``vtime`` is the service each running goroutine has received
+(core-seconds; all running ones progress at the same rate) and ``etime`` the
+time the group has run (wall time minus CFS stalls). The running goroutines
+are a heap of ``(tag, seq, slice_end, att, then)``: one completes when
+``vtime`` reaches its ``tag`` and is preempted when ``etime`` reaches its
+``slice_end`` while someone waits (``seq`` orders goroutines by creation and
+breaks ties). One pending alarm per pod, for the earliest of those; it may
+fire early (another goroutine started and slowed the rest) and then re-arms.
+Uncontended, an event costs O(log GOMAXPROCS); with a run queue, O(GOMAXPROCS).
+
+Invariants: ``len(running) <= procs``; the run queue is empty unless every P
+is busy; ``computing == len(running) + len(runq)``; ``used_s`` is the
+integral of ``min(len(running), cores)`` over the time the group ran.
+"""
+from __future__ import annotations
+
+from collections import deque
+from heapq import heapify, heappop, heappush
+from typing import Optional
+
+from ..clock import Alarm, Clock
+
+_EPS = 1e-9  # core-seconds / seconds: tags and slice ends this close are reached
+
+
+def _slice_order(entry: tuple) -> tuple:
+    return entry[2], entry[1]
+
+
+class GoScheduler:
+    """Go's scheduler over one pod's CPU (see the module docstring)."""
+
+    __slots__ = ("clock", "cores", "procs", "quantum_s", "slowdown", "cfs", "used_s",
+                 "computing", "_running", "_runq", "_vtime", "_etime", "_t_last", "_alarm",
+                 "_seq")
+
+    def __init__(self, clock: Clock, cores: float, procs: int, quantum_s: float = 0.010,
+                 cfs=None):
+        if procs < 1:
+            raise ValueError(f"procs (GOMAXPROCS) must be >= 1, got {procs!r}")
+        if not quantum_s > 0:
+            raise ValueError(f"quantum_s must be > 0, got {quantum_s!r}")
+        self.clock = clock
+        self.cores = cores
+        self.procs = procs
+        self.quantum_s = quantum_s
+        self.slowdown = 1.0
+        self.cfs = cfs
+        self.used_s = 0.0
+        self.computing = 0
+        self._running: list = []
+        self._runq: deque = deque()
+        self._vtime = 0.0
+        self._etime = 0.0
+        self._t_last = clock.env.now
+        self._alarm: Optional[Alarm] = None
+        self._seq = 0
+
+    # --------------------------------------------------------------- time
+    def _advance(self, now: float) -> None:
+        m = len(self._running)
+        if m:
+            dt = now - self._t_last
+            cores = self.cores
+            if self.cfs is not None:
+                dt = self.cfs.run(self._t_last, now, m if m <= cores else cores)
+            self._etime += dt
+            if m <= cores:
+                self._vtime += dt
+                self.used_s += dt * m
+            else:
+                self._vtime += dt * cores / m
+                self.used_s += dt * cores
+        self._t_last = now
+
+    def _arm(self, now: float) -> None:
+        """Make sure an alarm fires no later than the next completion, or the
+        next preemption while goroutines wait."""
+        running = self._running
+        m = len(running)
+        if not m:
+            if self._alarm is not None:
+                self._alarm.callbacks = ()
+                self._alarm = None
+            return
+        cores = self.cores
+        first = running[0][0] - self._vtime
+        if m > cores:
+            first = first * m / cores
+        if self._runq:
+            etime, quantum = self._etime, self.quantum_s
+            for i, entry in enumerate(running):
+                end = entry[2]
+                if end <= etime:  # ran alone past its slice: renewed at each quantum
+                    end = end + quantum * ((etime - end) // quantum + 1)
+                    running[i] = (entry[0], entry[1], end, entry[3], entry[4])  # same heap key
+                if end - etime < first:
+                    first = end - etime
+        if first < 0.0:
+            first = 0.0
+        if self.cfs is not None:
+            due = self.cfs.finish_time(now, first, m if m <= cores else cores)
+        else:
+            due = now + first
+        alarm = self._alarm
+        if alarm is None or due < alarm.at:
+            if alarm is not None:
+                alarm.callbacks = ()
+            self._alarm = self.clock.alarm_in(due - now, self._on_alarm)
+
+    # ------------------------------------------------------------ requests
+    def compute(self, att, work_s: float, then=None) -> None:
+        """Serve ``work_s`` core-seconds for ``att`` as one goroutine; then
+        ``then.proceed(att)`` (``then`` defaults to ``att.program``).
+        ``att.cpu_seq`` is nonzero until the work is done."""
+        now = self.clock.env._now
+        running = self._running
+        if running:
+            self._advance(now)
+        else:
+            self._t_last = now
+        self._seq = seq = self._seq + 1
+        att.cpu_seq = seq
+        work_s *= self.slowdown
+        self.computing += 1
+        if len(running) < self.procs:
+            heappush(running, (self._vtime + work_s, seq, self._etime + self.quantum_s, att,
+                               att.program if then is None else then))
+            m, cores = len(running), self.cores
+            # A newcomer only slows the others (when m > cores): the pending
+            # alarm may fire early, never late; only its own end can be earlier.
+            due = now + (work_s if m <= cores else work_s * m / cores)
+            if self.cfs is not None:
+                due = self.cfs.finish_time(now, due - now, m if m <= cores else cores)
+            alarm = self._alarm
+            if alarm is None or due < alarm.at:
+                if alarm is not None:
+                    alarm.callbacks = ()
+                self._alarm = self.clock.alarm_in(due - now, self._on_alarm)
+        else:
+            runq = self._runq
+            runq.append((work_s, seq, att, att.program if then is None else then))
+            if len(runq) == 1:
+                self._arm(now)  # preemption now matters
+
+    def _on_alarm(self, _unused) -> None:
+        now = self.clock.env._now
+        self._alarm = None
+        self._advance(now)
+        running, runq = self._running, self._runq
+        limit = self._vtime + _EPS
+        finished = None
+        while running and running[0][0] <= limit:
+            entry = heappop(running)
+            entry[3].cpu_seq = 0
+            self.computing -= 1
+            if finished is None:
+                finished = entry
+            elif type(finished) is list:
+                finished.append(entry)
+            else:
+                finished = [finished, entry]
+        if runq:
+            limit = self._etime + _EPS
+            for entry in running:
+                if entry[2] <= limit:
+                    self._preempt(running, limit)
+                    break
+            procs = self.procs
+            if len(running) < procs:  # free Ps take goroutines from the front
+                vtime, slice_end = self._vtime, self._etime + self.quantum_s
+                while runq and len(running) < procs:
+                    work_s, seq, att, then = runq.popleft()
+                    heappush(running, (vtime + work_s, seq, slice_end, att, then))
+            self._arm(now)
+        elif running:  # nobody waits: only completions matter
+            m, cores = len(running), self.cores
+            delay = running[0][0] - self._vtime
+            if m > cores:
+                delay = delay * m / cores
+            if delay < 0.0:
+                delay = 0.0
+            if self.cfs is not None:
+                delay = self.cfs.finish_time(now, delay, m if m <= cores else cores) - now
+            self._alarm = self.clock.alarm_in(delay, self._on_alarm)
+        if finished is None:
+            return
+        if type(finished) is list:
+            for entry in finished:
+                entry[4].proceed(entry[3])
+        else:
+            finished[4].proceed(finished[3])
+
+    def _preempt(self, running: list, limit: float) -> None:
+        """Goroutines whose slice ended by ``limit`` go to the back of the run
+        queue (several at once: in the order their slices started, then by age)."""
+        due = [entry for entry in running if entry[2] <= limit]
+        running[:] = [entry for entry in running if entry[2] > limit]
+        heapify(running)
+        due.sort(key=_slice_order)
+        vtime, runq = self._vtime, self._runq
+        for entry in due:
+            runq.append((entry[0] - vtime, entry[1], entry[3], entry[4]))
+
+    # ------------------------------------------------------------- control
+    def set_cores(self, cores: float) -> None:
+        """Change the cores now (capacity faults); running work re-paces."""
+        now = self.clock.env._now
+        self._advance(now)
+        self.cores = cores
+        if self._alarm is not None:
+            self._alarm.callbacks = ()
+            self._alarm = None
+        self._arm(now)
+
+    def used_until(self, now: float) -> float:
+        """CPU core-seconds used up to ``now`` (the current time)."""
+        self._advance(now)
+        return self.used_s
+
+    def clear(self) -> list:
+        """Forget every goroutine (the container died); return their attempts."""
+        self._advance(self.clock.env._now)
+        atts = [entry[3] for entry in sorted(self._running, key=_slice_order)] \
+            + [entry[2] for entry in self._runq]
+        for att in atts:
+            att.cpu_seq = 0
+        self._running = []
+        self._runq.clear()
+        self.computing = 0
+        if self._alarm is not None:
+            self._alarm.callbacks = ()
+            self._alarm = None
+        return atts

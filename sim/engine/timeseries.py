@@ -1,0 +1,33 @@
+"""The time series: a slow loop that records the levels of every service
+(replicas, queue lengths, CPU seconds, open breakers, ...) into the samples
+log, which becomes ``timeseries.parquet``.
+
+(Not to be confused with :meth:`sim.engine.rng.Streams.sampler`, which draws
+random variates.) It runs as a generator process (one event per interval), at
+multiples of ``sample_interval`` and once at the end of warm-up, so window
+totals (CPU seconds) can be read off exactly.
+"""
+from __future__ import annotations
+
+
+def timeseries_process(env, services, samples, interval_s: float, warmup_s: float,
+                       horizon_s: float):
+    """Record every service's levels at each sample time before the horizon.
+
+    The row at the horizon itself is recorded by :func:`record_levels` after
+    the run stops (SimPy's ``run(until)`` stops before events at that instant).
+    """
+    times = sorted({*(i * interval_s for i in range(1, int(horizon_s // interval_s) + 1)),
+                    warmup_s} - {0.0, horizon_s})
+    for t in times:
+        if t >= horizon_s:
+            return
+        if t > env.now:
+            yield env.timeout(t - env.now)
+        record_levels(env, services, samples)
+
+
+def record_levels(env, services, samples) -> None:
+    """Append one row per service with its levels at the current time."""
+    for service in services:
+        samples.append(env.now, service.index, service.levels())
