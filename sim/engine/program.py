@@ -144,7 +144,7 @@ def call_step(site) -> Step:
     """One downstream call; the attempt resumes when it ends."""
     def step(att) -> bool:
         att.pending = 1
-        call = site.new_call(att, att.call.request_id, att.deadline_s)
+        call = site.call_class(site, att, att.call.request_id, att.deadline_s)  # site.new_call, inlined
         att.children = [call]
         call.start()
         return True

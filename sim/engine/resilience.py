@@ -305,7 +305,8 @@ class ResilientCall(Call):
         if self.bulkhead is not None:
             self._drop_waiters()
         self.done = True
-        self._cancel_timers()
+        if self.timer is not None or self.hedge_timer is not None:
+            self._cancel_timers()
         if self.budget is not None:
             self.budget.on_call_done(self.site.clock.env._now, status == OK, self.retries,
                                      self.last_after_timeout)

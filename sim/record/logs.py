@@ -13,8 +13,6 @@ import numpy as np
 from ..status import EVENT_KINDS, NO_POD, UNFINISHED
 from .columns import ColumnGroup
 
-NAN = float("nan")
-
 
 class RequestLog:
     """External requests, indexed by request id (ids are dense, from 0).
