@@ -53,6 +53,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--limit-utils", help="utilizations of the CPU limit (fractions of it) [0.5]")
     p.add_argument("--variants", default="short,long,limit", help="which of short,long,limit to run [all]")
     p.add_argument("--work-ms", type=float, default=2.2, help="nominal CPU of the short handler, ms [2.2]")
+    p.add_argument("--iters-per-ms", type=float, default=0.0,
+                   help="pin the server's spin speed, iterations per CPU ms (0: it calibrates at start) [0]")
     p.add_argument("--long-ms", type=float, default=30.0, help="nominal CPU of the long handler, ms [30]")
     p.add_argument("--limit", type=float, default=0.5, help="CPU limit of the limit variant, cores [0.5]")
     p.add_argument("--workers", type=int, default=4, help="server worker goroutines [4]")
@@ -182,7 +184,7 @@ def measure_variant(lab, server, variant, utils, cpu_per_req, cores, path, total
 
 def run_real(a, bins, lab) -> tuple[dict, list[dict]]:
     total = len(points(a)) * a.reps
-    server_args = dict(workers=a.workers, queue=a.queue, work_ms=a.work_ms)
+    server_args = dict(workers=a.workers, queue=a.queue, work_ms=a.work_ms, iters_per_ms=a.iters_per_ms)
     pts, inputs = [], {}
     with procs.Server(bins["server"], lab.dir / "server.log", **server_args) as server:
         print(f"server: {server.banner}", flush=True)

@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"sort"
 	"strconv"
 	"sync/atomic"
 	"syscall"
@@ -53,28 +54,28 @@ func threadCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// calibrate measures spin iterations per millisecond of thread CPU time,
-// taking the fastest of several trials (the least disturbed one).
+// calibrate measures spin iterations per millisecond of thread CPU time:
+// the median of several trials of ~50 ms each, long enough that the
+// accounting granularity of thread CPU time does not matter (short trials
+// and the fastest of them overestimated the speed by up to 4x here).
 func calibrate() float64 {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	const n = 2_000_000
-	best := 0.0
+	const n = 20_000_000
+	var rates []float64
 	for trial := 0; trial < 7; trial++ {
 		t0 := threadCPU()
 		spin(n)
 		dt := threadCPU() - t0
-		if dt <= 0 {
-			continue
-		}
-		if r := n / (float64(dt) / 1e6); r > best {
-			best = r
+		if dt > 0 {
+			rates = append(rates, n/(float64(dt)/1e6))
 		}
 	}
-	if best == 0 {
+	if len(rates) == 0 {
 		log.Fatal("calibration failed: thread CPU time did not advance")
 	}
-	return best
+	sort.Float64s(rates)
+	return rates[len(rates)/2]
 }
 
 type job struct {

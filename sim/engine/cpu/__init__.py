@@ -21,10 +21,11 @@ from __future__ import annotations
 
 from ...policies.cfs import CfsBandwidth
 from ...spec.distributions import Constant
+from .base import CpuDiscipline
 from .go import GoScheduler
 from .ps import ProcessorSharing
 
-__all__ = ["CpuSetup", "GoScheduler", "ProcessorSharing"]
+__all__ = ["CpuDiscipline", "CpuSetup", "GoScheduler", "ProcessorSharing"]
 
 
 class CpuSetup:

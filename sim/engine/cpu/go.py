@@ -42,6 +42,7 @@ from heapq import heapify, heappop, heappush
 from typing import Optional
 
 from ..clock import Alarm, Clock
+from .base import CpuDiscipline
 
 _EPS = 1e-9  # core-seconds / seconds: tags and slice ends this close are reached
 
@@ -50,7 +51,7 @@ def _slice_order(entry: tuple) -> tuple:
     return entry[2], entry[1]
 
 
-class GoScheduler:
+class GoScheduler(CpuDiscipline):
     """Go's scheduler over one pod's CPU (see the module docstring)."""
 
     __slots__ = ("clock", "cores", "procs", "quantum_s", "slowdown", "cfs", "used_s",
@@ -102,9 +103,7 @@ class GoScheduler:
         running = self._running
         m = len(running)
         if not m:
-            if self._alarm is not None:
-                self._alarm.callbacks = ()
-                self._alarm = None
+            self._drop_alarm()
             return
         cores = self.cores
         first = running[0][0] - self._vtime
@@ -128,7 +127,7 @@ class GoScheduler:
         alarm = self._alarm
         if alarm is None or due < alarm.at:
             if alarm is not None:
-                alarm.callbacks = ()
+                alarm.cancel()
             self._alarm = self.clock.alarm_in(due - now, self._on_alarm)
 
     # ------------------------------------------------------------ requests
@@ -158,7 +157,7 @@ class GoScheduler:
             alarm = self._alarm
             if alarm is None or due < alarm.at:
                 if alarm is not None:
-                    alarm.callbacks = ()
+                    alarm.cancel()
                 self._alarm = self.clock.alarm_in(due - now, self._on_alarm)
         else:
             runq = self._runq
@@ -226,21 +225,6 @@ class GoScheduler:
             runq.append((entry[0] - vtime, entry[1], entry[3], entry[4]))
 
     # ------------------------------------------------------------- control
-    def set_cores(self, cores: float) -> None:
-        """Change the cores now (capacity faults); running work re-paces."""
-        now = self.clock.env._now
-        self._advance(now)
-        self.cores = cores
-        if self._alarm is not None:
-            self._alarm.callbacks = ()
-            self._alarm = None
-        self._arm(now)
-
-    def used_until(self, now: float) -> float:
-        """CPU core-seconds used up to ``now`` (the current time)."""
-        self._advance(now)
-        return self.used_s
-
     def clear(self) -> list:
         """Forget every goroutine (the container died); return their attempts."""
         self._advance(self.clock.env._now)
@@ -251,7 +235,5 @@ class GoScheduler:
         self._running = []
         self._runq.clear()
         self.computing = 0
-        if self._alarm is not None:
-            self._alarm.callbacks = ()
-            self._alarm = None
+        self._drop_alarm()
         return atts

@@ -25,11 +25,12 @@ from heapq import heappop, heappush
 from typing import Optional
 
 from ..clock import Alarm, Clock
+from .base import CpuDiscipline
 
 _EPS_WORK = 1e-9  # core-seconds: tags this close to vtime complete together
 
 
-class ProcessorSharing:
+class ProcessorSharing(CpuDiscipline):
     """Processor-shared CPU of one pod (see the module docstring)."""
 
     __slots__ = ("clock", "cores", "slowdown", "cfs", "used_s", "computing",
@@ -89,7 +90,7 @@ class ProcessorSharing:
         alarm = self._alarm
         if alarm is None or due < alarm.at:
             if alarm is not None:
-                alarm.callbacks = ()
+                alarm.cancel()
             self._alarm = self.clock.alarm_in(due - now, self._on_alarm)
 
     def _arm(self, now: float) -> None:
@@ -98,9 +99,7 @@ class ProcessorSharing:
         while heap and heap[0][2].cpu_seq != heap[0][1]:
             heappop(heap)  # cancelled entries
         if not heap:
-            if self._alarm is not None:
-                self._alarm.callbacks = ()
-                self._alarm = None
+            self._drop_alarm()
             return
         n, cores = self.computing, self.cores
         rate = 1.0 if n <= cores else cores / n
@@ -110,7 +109,7 @@ class ProcessorSharing:
         alarm = self._alarm
         if alarm is None or due < alarm.at:
             if alarm is not None:
-                alarm.callbacks = ()
+                alarm.cancel()
             self._alarm = self.clock.alarm_in(due - now, self._on_alarm)
 
     def _on_alarm(self, _unused) -> None:
@@ -150,21 +149,6 @@ class ProcessorSharing:
         else:
             finished[1].proceed(finished[0])
 
-    def set_cores(self, cores: float) -> None:
-        """Change the cores now (capacity faults); running work re-paces."""
-        now = self.clock.env._now
-        self._advance(now)
-        self.cores = cores
-        if self._alarm is not None:
-            self._alarm.callbacks = ()
-            self._alarm = None
-        self._arm(now)
-
-    def used_until(self, now: float) -> float:
-        """CPU core-seconds used up to ``now`` (the current time)."""
-        self._advance(now)
-        return self.used_s
-
     def clear(self) -> list:
         """Forget every computation (the container died); return their attempts."""
         self._advance(self.clock.env._now)
@@ -173,7 +157,5 @@ class ProcessorSharing:
             entry[2].cpu_seq = 0
         self._heap.clear()
         self.computing = 0
-        if self._alarm is not None:
-            self._alarm.callbacks = ()
-            self._alarm = None
+        self._drop_alarm()
         return atts
