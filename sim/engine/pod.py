@@ -116,6 +116,7 @@ class Pod:
             self._pre[att] = None
             self.compute(att, next(self._overhead), self._after_overhead)
             return
+        # _enter_pool inlined: this runs once per request (hot path)
         if self.busy < self.workers:
             self.busy += 1
             self.running.add(att)
@@ -126,16 +127,21 @@ class Pod:
         else:
             att.call.respond(att, REJECTED, QUEUE_FULL)
 
-    def _overhead_done(self, att) -> None:
-        del self._pre[att]
-        if att.halt:  # its caller gave up and propagated it meanwhile
-            att.call.respond(att, TIMEOUT, CANCELLED)
-        elif self.busy < self.workers:
+    def _enter_pool(self, att) -> None:
+        """Start ``att`` on a free worker, else queue it, else reject it (503)."""
+        if self.busy < self.workers:
             self._start(att)
         elif self.queue_limit is None or len(self.queue) < self.queue_limit:
             self.queue.append(att)
         else:
             att.call.respond(att, REJECTED, QUEUE_FULL)
+
+    def _overhead_done(self, att) -> None:
+        del self._pre[att]
+        if att.halt:  # its caller gave up and propagated it meanwhile
+            att.call.respond(att, TIMEOUT, CANCELLED)
+        else:
+            self._enter_pool(att)
         self._check_drained()
 
     def _start(self, att) -> None:

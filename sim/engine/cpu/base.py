@@ -8,12 +8,21 @@ class CpuDiscipline:
     :class:`~sim.engine.cpu.ps.ProcessorSharing`.
 
     A subclass keeps ``clock``, ``cores``, ``used_s`` and ``_alarm`` (its one
-    pending completion alarm, or None) and implements ``_advance(now)``
+    pending completion alarm, or None) and implements ``_on_alarm``, ``_advance(now)``
     (bring time and accounting up to ``now``) and ``_arm(now)`` (make sure an
     alarm fires no later than its next event).
     """
 
     __slots__ = ()
+
+    def _alarm_by(self, now: float, due: float) -> None:
+        """Make sure the pending alarm fires no later than ``due``: keep it if
+        it is due first (it re-arms if it fires early), else replace it."""
+        alarm = self._alarm
+        if alarm is None or due < alarm.at:
+            if alarm is not None:
+                alarm.cancel()
+            self._alarm = self.clock.alarm_in(due - now, self._on_alarm)
 
     def _drop_alarm(self) -> None:
         """Cancel the pending alarm, if any."""

@@ -124,11 +124,7 @@ class GoScheduler(CpuDiscipline):
             due = self.cfs.finish_time(now, first, m if m <= cores else cores)
         else:
             due = now + first
-        alarm = self._alarm
-        if alarm is None or due < alarm.at:
-            if alarm is not None:
-                alarm.cancel()
-            self._alarm = self.clock.alarm_in(due - now, self._on_alarm)
+        self._alarm_by(now, due)
 
     # ------------------------------------------------------------ requests
     def compute(self, att, work_s: float, then=None) -> None:
@@ -154,6 +150,7 @@ class GoScheduler(CpuDiscipline):
             due = now + (work_s if m <= cores else work_s * m / cores)
             if self.cfs is not None:
                 due = self.cfs.finish_time(now, due - now, m if m <= cores else cores)
+            # inlined _alarm_by: this runs once per request (hot path)
             alarm = self._alarm
             if alarm is None or due < alarm.at:
                 if alarm is not None:

@@ -87,6 +87,7 @@ class ProcessorSharing(CpuDiscipline):
         due = now + (work_s if n <= cores else work_s * n / cores)
         if self.cfs is not None:
             due = self._wall(now, due - now, n)
+        # inlined _alarm_by: this runs once per request (hot path)
         alarm = self._alarm
         if alarm is None or due < alarm.at:
             if alarm is not None:
@@ -106,11 +107,7 @@ class ProcessorSharing(CpuDiscipline):
         due = now + max(0.0, heap[0][0] - self._vtime) / rate
         if self.cfs is not None:
             due = self._wall(now, due - now, n)
-        alarm = self._alarm
-        if alarm is None or due < alarm.at:
-            if alarm is not None:
-                alarm.cancel()
-            self._alarm = self.clock.alarm_in(due - now, self._on_alarm)
+        self._alarm_by(now, due)
 
     def _on_alarm(self, _unused) -> None:
         now = self.clock.env._now
