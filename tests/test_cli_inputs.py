@@ -240,3 +240,14 @@ def test_the_library_warns_once_per_field():
     with warnings.catch_warnings():
         warnings.simplefilter("error", ScenarioWarning)
         sim.load(with_timeout("300ms"))
+
+
+def test_go_quantum_and_overhead_cpu_warn_above_a_second():
+    raw = with_timeout("1s")
+    pod = raw["services"]["frontend"]["pod"]
+    pod["scheduler"] = {"type": "go", "quantum": 10}
+    pod["overhead_cpu"] = 5
+    assert {p.path for p in bare_number_warnings(raw)} == {
+        "services.frontend.pod.scheduler.quantum", "services.frontend.pod.overhead_cpu"}
+    pod["scheduler"]["quantum"], pod["overhead_cpu"] = 0.01, "250us"
+    assert bare_number_warnings(raw) == []

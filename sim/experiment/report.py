@@ -102,10 +102,6 @@ def text_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
 
 
-def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    return doc.to_markdown([doc.table(header, rows)], Path(".")).rstrip()
-
-
 def ranked_text(ranked: pd.DataFrame, limit: int = 30, labels: Optional[Labels] = None) -> str:
     """The ranked table as aligned text (best first)."""
     header, rows = ranked_rows(ranked, labels=labels)

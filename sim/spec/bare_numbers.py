@@ -6,14 +6,15 @@ few milliseconds that is a trap: ``timeout: 300`` is five minutes, not
 in its type; a bare number (not a string with a unit) above its limit earns a
 warning. Thresholds, per kind of field:
 
-============================================  ========  ===========================
-field                                         warn if   why
-============================================  ========  ===========================
-``timeout``, ``deadline``, ``hedge.delay``     > 60 s    request timeouts are ms..s
+================================================  ========  =================================
+field                                             warn if   why
+================================================  ========  =================================
+``timeout``, ``deadline``, ``hedge.delay``        > 60 s    request timeouts are ms..s
 (a client's or a call's)
-``network.latency``, a call's ``latency``      > 1 s     one-way hops are us..ms
-a latency fault's ``add``                      > 60 s    injected delays are ms..s
-============================================  ========  ===========================
+``network.latency``, a call's ``latency``         > 1 s     one-way hops are us..ms
+a latency fault's ``add``                         > 60 s    injected delays are ms..s
+``pod.scheduler.quantum``, ``pod.overhead_cpu``   > 1 s     Go's slice, HTTP handling: us..ms
+================================================  ========  =================================
 
 For a distribution the limit applies to its duration parameters (``value``,
 ``mean``, ``low``, ``high``, ``median``, ``p99``, ``sd``, ``values``, and a

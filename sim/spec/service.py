@@ -7,7 +7,7 @@ from typing import Annotated, Literal, Optional
 
 from pydantic import BeforeValidator, Field, model_validator
 
-from .base import Cores, Duration, NonNegDuration, PosDuration, Spec
+from .base import LATENCY_WARN_S, BareSecondsAbove, Cores, Duration, NonNegDuration, PosDuration, Spec
 from .control import ProbeSpec, check_probe
 from .distributions import Dist, constant
 from .hpa import HPASpec
@@ -27,7 +27,7 @@ class SchedulerSpec(Spec):
     """
 
     type: Literal["go", "ps"] = "go"
-    quantum: PosDuration = 0.010
+    quantum: Annotated[PosDuration, BareSecondsAbove(LATENCY_WARN_S, "Go preemption quantum")] = 0.010
 
 
 def _scheduler_shorthand(value):
@@ -68,7 +68,7 @@ class PodSpec(Spec):
     cfs_period: Annotated[Duration, Field(ge=0.001, le=1.0)] = 0.1
     gomaxprocs: Optional[int] = Field(None, ge=1)
     scheduler: Annotated[SchedulerSpec, BeforeValidator(_scheduler_shorthand)] = SchedulerSpec()
-    overhead_cpu: Dist = constant(0.0)
+    overhead_cpu: Annotated[Dist, BareSecondsAbove(LATENCY_WARN_S, "per-request CPU overhead")] = constant(0.0)
     workers: int = Field(32, ge=1)
     queue: Optional[int] = Field(128, ge=0)
     work: Dist
