@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional
 
 from .engine.model import Model
 from .engine.rng import Streams
@@ -11,23 +11,30 @@ from .record.pods import PodIntervals
 from .record.run_summary import log_bytes, raw_columns, run_summary
 from .result import Result
 from .spec.loader import Source, load
+from .spec.measure import RecordSpec
 
 
 def run(scenario: Source, seed: Optional[int] = None, *, replication: int = 0,
-        overrides: Optional[Mapping[str, Any]] = None) -> Result:
+        overrides: Optional[Mapping[str, Any]] = None, record: Optional[str] = None,
+        progress: Optional[Callable[[float], None]] = None) -> Result:
     """Simulate ``scenario`` once and return its :class:`~sim.result.Result`.
 
     ``scenario`` is a YAML path, a mapping or a loaded Scenario; ``seed``
     defaults to the scenario's; ``replication`` selects independent random
-    streams under the same seed (experiments use it).
+    streams under the same seed (experiments use it); ``record``
+    (``full``, ``summary``, ``sample`` or ``sample:N``) overrides the
+    scenario's ``record``; ``progress(now_s)`` is called now and then with
+    the simulated time (it does not change the run).
     """
     spec = load(scenario, overrides)
+    if record is not None:
+        spec = spec.model_copy(update={"record": RecordSpec.model_validate(record)})
     seed = spec.seed if seed is None else int(seed)
     started = time.perf_counter()
     recorder = Recorder()
     model = Model(spec, Streams(seed, replication), recorder)
     model.start()
-    model.run()
+    model.run(progress=progress)
     wall_s = time.perf_counter() - started
     return _result(spec, seed, model, recorder, wall_s)
 

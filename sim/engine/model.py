@@ -7,7 +7,7 @@ run (SimPy until the horizon), finalize (last sample, flush open attempts).
 from __future__ import annotations
 
 import itertools
-from typing import Optional
+from typing import Callable, Optional
 
 import simpy
 
@@ -32,6 +32,32 @@ from .timeseries import record_levels, timeseries_process
 from .service import Service
 from .workload import ClosedLoop, OpenLoop
 
+
+
+PROGRESS_EVERY_EVENTS = 50_000
+"""How often :meth:`Model.run` reports progress (events between two calls)."""
+
+
+def _run_reporting(env: simpy.Environment, horizon_s: float,
+                   progress: Callable[[float], None]) -> None:
+    """``env.run(until=horizon_s)``, calling ``progress(env.now)`` every
+    :data:`PROGRESS_EVERY_EVENTS` events: the same stop event SimPy's ``run``
+    schedules (URGENT, at the horizon), the same steps."""
+    stop = simpy.Event(env)
+    stop._ok = True
+    stop._value = None
+    env.schedule(stop, simpy.core.URGENT, horizon_s - env.now)
+    stop.callbacks.append(simpy.core.StopSimulation.callback)
+    step = env.step
+    try:
+        while True:
+            for _ in range(PROGRESS_EVERY_EVENTS):
+                step()
+            progress(env.now)
+    except simpy.core.StopSimulation:
+        progress(horizon_s)
+    except simpy.core.EmptySchedule:
+        raise RuntimeError("no events left before the horizon") from None
 
 
 def _is_zero(dist) -> bool:
@@ -158,9 +184,20 @@ class Model:
         rs.terminate(pod, "evicted: node scale-down")
         rs.scale_to(pod.service.desired_replicas, "replace evicted pod")
 
-    def run(self, until_s: Optional[float] = None) -> None:
-        """Run to the scenario's end (or ``until_s``) and flush what is still open."""
-        self.env.run(until=until_s if until_s is not None else self.scenario.duration)
+    def run(self, until_s: Optional[float] = None,
+            progress: Optional[Callable[[float], None]] = None) -> None:
+        """Run to the scenario's end (or ``until_s``) and flush what is still open.
+
+        ``progress(now_s)``, if given, is called every ``PROGRESS_EVERY_EVENTS``
+        events with the simulated time. It only reads: the run's events, their
+        order and its results are the same with or without it (SimPy's
+        ``run(until)`` is unrolled here with one stop event, as SimPy does).
+        """
+        horizon = until_s if until_s is not None else self.scenario.duration
+        if progress is None:
+            self.env.run(until=horizon)
+        else:
+            _run_reporting(self.env, horizon, progress)
         record_levels(self.env, list(self.services.values()), self.recorder.samples)
         self.recorder.calls.flush_open()
 

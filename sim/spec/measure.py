@@ -9,8 +9,12 @@
   over which every request metric is also reported (``windows.NAME.*``); each
   fault adds ``fault.I`` and ``after.fault.I`` by itself (see
   :mod:`sim.record.windows`).
+- ``record: full | sample | summary`` (or ``{level: sample, one_in: 100}``):
+  how much of each run is kept (see :class:`RecordSpec`).
 """
 from __future__ import annotations
+
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -45,4 +49,47 @@ class WindowSpec(Spec):
     def _ordered(self):
         if self.end_s <= self.start_s:
             raise ValueError(f"'to' ({self.end_s:g} s) must be after 'from' ({self.start_s:g} s)")
+        return self
+
+
+RECORD_LEVELS = ("full", "sample", "summary")
+DEFAULT_SAMPLE_ONE_IN = 100
+
+
+class RecordSpec(Spec):
+    """How much of a run is kept in memory (``record``).
+
+    - ``full`` (the default for ``podsim run``): every request and every
+      attempt as a row (``requests`` and ``calls`` tables); memory grows with
+      the number of requests (~30 bytes a request, ~66 an attempt).
+    - ``summary`` (the default in sweeps): no rows; every ``summary.json`` key
+      and every time-series column is computed while the run goes, in memory
+      that does not grow with the number of requests. Counts, rates and means
+      are exact, the time series is exact, latency and queue-wait percentiles
+      come from a DDSketch with 1 % relative error.
+    - ``sample``: as ``summary``, plus full rows for a deterministic 1-in-
+      ``one_in`` sample of requests (all their attempts; chosen by a hash of
+      the request id, so independent of arrival order and load balancing)
+      and for every request that did not end ``ok``.
+
+    YAML may say ``record: summary`` or ``record: {level: sample, one_in: 50}``.
+    """
+
+    level: Literal["full", "sample", "summary"] = "full"
+    one_in: int = Field(DEFAULT_SAMPLE_ONE_IN, ge=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value):
+        if isinstance(value, str):
+            level, _, n = value.partition(":")
+            if level not in RECORD_LEVELS:
+                raise ValueError(f"expected one of {', '.join(RECORD_LEVELS)} (or sample:N)")
+            return {"level": level, "one_in": n} if n else {"level": level}
+        return value
+
+    @model_validator(mode="after")
+    def _one_in_only_when_sampling(self):
+        if self.level != "sample" and self.one_in != DEFAULT_SAMPLE_ONE_IN:
+            raise ValueError(f"one_in applies to level: sample only (level is {self.level})")
         return self

@@ -11,7 +11,7 @@ from .base import NonNegDuration, PosDuration, Spec
 from .control import ClusterSpec, RolloutSpec
 from .distributions import LatencyDist, constant
 from .faults import FaultSpec
-from .measure import SloSpec, WindowSpec
+from .measure import RecordSpec, SloSpec, WindowSpec
 from .service import ServiceSpec
 from .workload import Workload
 
@@ -44,6 +44,7 @@ class Scenario(Spec):
     rollouts: list[RolloutSpec] = Field(default_factory=list)
     slo: SloSpec = SloSpec()
     windows: dict[str, WindowSpec] = Field(default_factory=dict)
+    record: RecordSpec = RecordSpec()
 
     @model_validator(mode="after")
     def _names(self):
