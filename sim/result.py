@@ -15,28 +15,54 @@ import yaml
 from .record import tables
 
 
-class Result:
-    """Summary and tables of one simulation run."""
+class NotRecorded(LookupError):
+    """A table the run did not keep (``record: summary`` keeps no rows)."""
 
-    def __init__(self, scenario, summary: dict, raw: dict, names: list[str], service_count: int,
-                 pod_names: list[str], pods, events, cpu_request: dict[int, float]):
+
+class Result:
+    """Summary and tables of one simulation run.
+
+    At ``record: summary`` the run kept no per-request rows: ``requests`` and
+    ``calls`` raise :class:`NotRecorded` (``summary``, ``timeseries`` and
+    ``events`` are complete at every level). At ``record: sample`` they hold
+    the sampled and failed requests only (see :mod:`sim.record.recorder`).
+    """
+
+    def __init__(self, scenario, summary: dict, recorder, names: list[str], pod_names: list[str],
+                 pods, cpu_request: dict[int, float]):
         self.scenario = scenario
         self.summary = summary
-        self._raw = raw
+        self.record_level = recorder.level
+        self._tables = recorder.tables
+        self._samples = recorder.samples.to_numpy()
+        self._series = recorder.series
         self._names = names
-        self._service_count = service_count
+        self._service_count = len(scenario.services)
         self._pod_names = pod_names
         self._pods = pods
-        self._events = events
+        self._events = recorder.events
         self._cpu_request = cpu_request
+
+    @property
+    def table_names(self) -> tuple[str, ...]:
+        """The tables this run has (``requests`` and ``calls`` only when rows were kept)."""
+        rows = ("requests", "calls") if self._tables is not None else ()
+        return (*rows, "timeseries", "events")
+
+    def _rows(self, name: str) -> dict:
+        if self._tables is None:
+            raise NotRecorded(
+                f"this run was recorded at record: summary, which keeps no per-request rows; "
+                f"run it with record: full (or sample) to get the {name} table")
+        return self._tables[name]
 
     @cached_property
     def requests(self) -> pd.DataFrame:
-        return tables.requests_frame(self._raw["requests"], self._names)
+        return tables.requests_frame(self._rows("requests"), self._names)
 
     @cached_property
     def calls(self) -> pd.DataFrame:
-        return tables.calls_frame(self._raw["calls"], self._names, self._pod_names)
+        return tables.calls_frame(self._rows("calls"), self._names, self._pod_names)
 
     @cached_property
     def events(self) -> pd.DataFrame:
@@ -44,15 +70,23 @@ class Result:
 
     @cached_property
     def timeseries(self) -> pd.DataFrame:
-        return tables.timeseries_frame(self._raw["samples"], self._raw["calls"], self._pods,
-                                       self._names, self._cpu_request, self._service_count)
+        return tables.timeseries_frame(self._samples, self._series, self._pods, self._names,
+                                       self._cpu_request, self._service_count)
+
+    @cached_property
+    def request_series(self) -> pd.DataFrame:
+        """External requests per sample interval (every level, exact): ``t_s``
+        (the interval's end), ``offered`` (arrived in it) and one column per
+        final status of the requests that ended in it."""
+        return tables.request_series_frame(self._series)
 
     def write(self, out_dir: Union[str, os.PathLike]) -> Path:
-        """Write summary.json, the four tables as Parquet and the resolved scenario."""
+        """Write summary.json, the tables as Parquet (:attr:`table_names`) and the
+        resolved scenario."""
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         _atomic_text(out / "summary.json", json.dumps(self.summary, indent=2) + "\n")
-        for name in ("requests", "calls", "timeseries", "events"):
+        for name in self.table_names:
             frame: pd.DataFrame = getattr(self, name)
             tmp = out / f".{name}.parquet.tmp"
             frame.to_parquet(tmp, index=False)

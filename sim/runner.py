@@ -6,12 +6,12 @@ from typing import Any, Callable, Mapping, Optional
 
 from .engine.model import Model
 from .engine.rng import Streams
-from .record.logs import Recorder
 from .record.pods import PodIntervals
-from .record.run_summary import log_bytes, raw_columns, run_summary
+from .record.recorder import Recorder
+from .record.run_summary import run_summary
 from .result import Result
 from .spec.loader import Source, load
-from .spec.measure import RecordSpec
+from .spec.measure import record_level
 
 
 def run(scenario: Source, seed: Optional[int] = None, *, replication: int = 0,
@@ -28,28 +28,26 @@ def run(scenario: Source, seed: Optional[int] = None, *, replication: int = 0,
     """
     spec = load(scenario, overrides)
     if record is not None:
-        spec = spec.model_copy(update={"record": RecordSpec.model_validate(record)})
+        spec = spec.model_copy(update={"record": record_level(record)})
     seed = spec.seed if seed is None else int(seed)
     started = time.perf_counter()
-    recorder = Recorder()
+    recorder = Recorder(spec)
     model = Model(spec, Streams(seed, replication), recorder)
     model.start()
     model.run(progress=progress)
+    recorder.finish()
     wall_s = time.perf_counter() - started
     return _result(spec, seed, model, recorder, wall_s)
 
 
 def _result(spec, seed: int, model: Model, recorder: Recorder, wall_s: float) -> Result:
-    raw = raw_columns(recorder)
     pods = PodIntervals.from_events(recorder.events)
     pod_names = _pod_names(pods)
     cluster = None if model.cluster is None else (model.cluster.node_hours(), len(model.cluster.nodes))
-    summary = run_summary(spec, seed, raw, pods, recorder.events, wall_s=wall_s,
-                          events_processed=model.events_processed, cluster=cluster,
-                          memory=log_bytes(recorder))
+    summary = run_summary(spec, seed, recorder, pods, wall_s=wall_s,
+                          events_processed=model.events_processed, cluster=cluster)
     cpu_request = {s.index: s.spec.pod.cpu_request_cores for s in model.services.values()}
-    return Result(spec, summary, raw, model.names, len(model.services), pod_names, pods,
-                  recorder.events, cpu_request)
+    return Result(spec, summary, recorder, model.names, pod_names, pods, cpu_request)
 
 
 def _pod_names(pods: PodIntervals) -> list[str]:

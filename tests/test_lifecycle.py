@@ -489,9 +489,9 @@ class Ledger:
         self._end, self._closed = record_logs.RequestLog.end, record_logs.CallLog._write_row
         ledger, end, closed = self, self._end, self._closed
 
-        def counting_end(log, rid, now, status, attempts):
+        def counting_end(log, rid, now, status, attempts, workload):
             ledger.ended.append(rid)
-            end(log, rid, now, status, attempts)
+            return end(log, rid, now, status, attempts, workload)
 
         def counting_closed(log, att):
             ledger.closed.append(att)

@@ -18,7 +18,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sim
-from sim.record.outcomes import arrived_in, latency_all_block, slo_block
+from sim.record.distribution import ExactValues, Sketch
+from sim.record.outcomes import latency_all_block, slo_block
+from sim.record.tallies import RequestTally
 from sim.record.windows import measurement_windows
 from sim.spec.measure import SloSpec
 
@@ -164,15 +166,27 @@ def request_logs(draw):
     status = np.array(draw(st.lists(st.integers(0, 7), min_size=n, max_size=n)), dtype=np.int8)
     workload = np.array(draw(st.lists(st.sampled_from([2, 3]), min_size=n, max_size=n)), dtype=np.int16)
     end = np.where(status == 7, np.nan, arrival + took)    # 7: unfinished
-    return {"arrival_s": arrival, "end_s": end, "status": status, "workload": workload}
+    attempts = np.array(draw(st.lists(st.integers(1, 5), min_size=n, max_size=n)), dtype=np.uint16)
+    return {"arrival_s": arrival, "end_s": end, "status": status, "workload": workload,
+            "attempts": attempts}
+
+
+def _tally(req, lo, hi, latency, distribution, cuts=()):
+    """A RequestTally fed ``req`` whole, or in pieces split at ``cuts``."""
+    tally = RequestTally(lo, hi, {"x": 2, "y": 3}, latency, distribution)
+    bounds = [0, *sorted(cuts), len(req["arrival_s"])]
+    for a, b in zip(bounds, bounds[1:]):
+        tally.add({k: v[a:b] for k, v in req.items()})
+    return tally
 
 
 @settings(max_examples=200, deadline=None)
 @given(req=request_logs(), lo=st.floats(0, 100), width=st.floats(0, 100),
        latency=st.floats(0.01, 5), target=st.floats(0.5, 0.999))
 def test_good_plus_bad_is_every_request_that_arrived_in_the_window(req, lo, width, latency, target):
-    mask = arrived_in(req, lo, lo + width)
-    block = slo_block(req, mask, SloSpec(latency=latency, target=target), {"x": 2, "y": 3})
+    mask = (req["arrival_s"] >= lo) & (req["arrival_s"] < lo + width)
+    tally = _tally(req, lo, lo + width, latency, ExactValues)
+    block = slo_block(tally, SloSpec(latency=latency, target=target))
     assert block["good"] + block["bad"] == block["requests"] == int(mask.sum())
     assert sum(w["requests"] for w in block["workload"].values()) == block["requests"]
     assert sum(w["good"] for w in block["workload"].values()) == block["good"]
@@ -182,7 +196,28 @@ def test_good_plus_bad_is_every_request_that_arrived_in_the_window(req, lo, widt
     else:
         assert block["good_ratio"] is None and block["error_budget_burn"] is None
     finished = int((mask & (req["status"] != 7)).sum())
-    assert (latency_all_block(req, mask)["mean"] is None) == (finished == 0)
+    assert (latency_all_block(tally)["mean"] is None) == (finished == 0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(req=request_logs(), lo=st.floats(0, 50), latency=st.floats(0.01, 5),
+       cuts=st.lists(st.integers(0, 40), max_size=4))
+def test_a_tally_fed_in_chunks_counts_as_one_fed_whole(req, lo, latency, cuts):
+    """``record: summary`` feeds rows in chunks; ``full`` all at once: the
+    counts are the same, the percentiles within the sketch's accuracy."""
+    cuts = [min(c, len(req["arrival_s"])) for c in cuts]
+    whole = _tally(req, lo, lo + 50, latency, ExactValues)
+    pieces = _tally(req, lo, lo + 50, latency, Sketch, cuts)
+    assert np.array_equal(whole.status, pieces.status)
+    assert (whole.attempts_sum, whole.finished, whole.by_workload) == \
+        (pieces.attempts_sum, pieces.finished, pieces.by_workload)
+    for exact, sketch in ((whole.latency_ok, pieces.latency_ok), (whole.latency_all, pieces.latency_all)):
+        assert exact.count == sketch.count
+        if exact.count:
+            assert sketch.mean() == pytest.approx(exact.mean(), rel=1e-9, abs=1e-12)
+            assert sketch.max() == exact.max()
+            for e, k in zip(exact.quantiles([0.5, 0.99]), sketch.quantiles([0.5, 0.99])):
+                assert abs(k - e) <= 0.01 * e + 1e-12
 
 
 @settings(max_examples=200, deadline=None)

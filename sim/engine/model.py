@@ -176,7 +176,7 @@ class Model:
             self.clock.call_at(spec.at, rollout.begin, None)
         self.faults.start()
         env.process(timeseries_process(env, list(self.services.values()), self.recorder.samples,
-                                       sc.sample_interval, sc.warmup, sc.duration))
+                                       self.recorder.sample_times_s))
 
     def _evict(self, pod) -> None:
         """The cluster autoscaler drains a node: delete the pod; its ReplicaSet replaces it."""
@@ -184,16 +184,15 @@ class Model:
         rs.terminate(pod, "evicted: node scale-down")
         rs.scale_to(pod.service.desired_replicas, "replace evicted pod")
 
-    def run(self, until_s: Optional[float] = None,
-            progress: Optional[Callable[[float], None]] = None) -> None:
-        """Run to the scenario's end (or ``until_s``) and flush what is still open.
+    def run(self, progress: Optional[Callable[[float], None]] = None) -> None:
+        """Run to the scenario's end and flush the attempts still open.
 
         ``progress(now_s)``, if given, is called every ``PROGRESS_EVERY_EVENTS``
         events with the simulated time. It only reads: the run's events, their
         order and its results are the same with or without it (SimPy's
         ``run(until)`` is unrolled here with one stop event, as SimPy does).
         """
-        horizon = until_s if until_s is not None else self.scenario.duration
+        horizon = self.scenario.duration
         if progress is None:
             self.env.run(until=horizon)
         else:

@@ -10,18 +10,14 @@ totals (CPU seconds) can be read off exactly.
 from __future__ import annotations
 
 
-def timeseries_process(env, services, samples, interval_s: float, warmup_s: float,
-                       horizon_s: float):
-    """Record every service's levels at each sample time before the horizon.
+def timeseries_process(env, services, samples, times_s: list[float]):
+    """Record every service's levels at each of ``times_s`` (the recorder's
+    :func:`sim.record.series.sample_times_s`) before the last one, the horizon.
 
     The row at the horizon itself is recorded by :func:`record_levels` after
     the run stops (SimPy's ``run(until)`` stops before events at that instant).
     """
-    times = sorted({*(i * interval_s for i in range(1, int(horizon_s // interval_s) + 1)),
-                    warmup_s} - {0.0, horizon_s})
-    for t in times:
-        if t >= horizon_s:
-            return
+    for t in times_s[:-1]:
         if t > env.now:
             yield env.timeout(t - env.now)
         record_levels(env, services, samples)

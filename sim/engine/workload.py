@@ -52,7 +52,7 @@ class OpenLoop:
 
     def child_done(self, call) -> None:
         """A request ended: record its end, status and attempts."""
-        self.log.end(call.request_id, self.clock.env._now, call.status, call.attempts)
+        self.log.end(call.request_id, self.clock.env._now, call.status, call.attempts, self.index)
 
 
 class ClosedLoop:
@@ -93,8 +93,8 @@ class ClosedLoop:
         exactly.
         """
         now = self.clock.env._now
-        self.log.end(call.request_id, now, call.status, call.attempts)
+        arrived = self.log.end(call.request_id, now, call.status, call.attempts, self.index)
         think = next(self.think)
-        if think < MIN_RETRY_THINK_S and self.log.arrival_s[call.request_id] == now:
+        if think < MIN_RETRY_THINK_S and arrived == now:
             think = MIN_RETRY_THINK_S
         self.clock.call_in(think, self._arrive, None)

@@ -43,15 +43,27 @@ class SweepStoreFailed(Exception):
         self.failure, self.table, self.stored, self.total, self.out = failure, table, stored, total, out
 
 
+def sweep_record_level(overrides, keep_runs: bool) -> Optional[str]:
+    """The ``record`` level of a sweep's run: ``summary`` (no per-request rows;
+    every metric and the time series are computed as the run goes, so memory
+    does not grow with the traffic), ``sample`` with ``--keep-runs`` (kept runs
+    get the sampled and failed requests' rows), or what the experiment sets
+    itself in its ``overrides`` or an arm (``record: full``): None."""
+    if any(path == "record" or path.startswith("record.") for path, _value in overrides):
+        return None
+    return "sample" if keep_runs else "summary"
+
+
 def tasks_for(exp: Experiment, plan: pd.DataFrame, store: Optional[ResultStore],
               keep_runs: bool) -> list[dict]:
     """The worker tasks of the plan's rows (picklable dicts), in plan order."""
     tasks = []
     for row in plan.itertuples(index=False):
+        overrides = exp.overrides_for(row.arm, int(row.point))
         task = {"run_id": row.run_id, "arm": row.arm, "point": int(row.point),
                 "replication": int(row.replication), "seed": int(row.seed),
                 "scenario": exp.scenario_raw, "scenario_dir": exp.scenario_dir,
-                "overrides": exp.overrides_for(row.arm, int(row.point))}
+                "overrides": overrides, "record": sweep_record_level(overrides, keep_runs)}
         if keep_runs and store is not None:
             task["keep_dir"] = str(store.keep_dir(row.run_id))
         if store is not None and int(row.replication) == 0:    # for the report's time-series figure

@@ -17,6 +17,7 @@ from ..errors import ScenarioError
 from ..record.keys import PER_RUN_ONLY, flatten_summary
 from ..runner import run
 from ..spec.loader import validate
+from ..spec.measure import record_level
 from ..spec.overrides import apply_overrides_collecting
 from .store import StoreFailed, replace_atomically, writing
 
@@ -45,9 +46,13 @@ def simulate(scenario, seed: int, replication: int):
 
 def _error_text(exc: BaseException) -> str:
     """A failed run's ``error``: one line (type, message, innermost frame), then
-    a blank line and the full traceback. Bad input: the problems only."""
+    a blank line and the full traceback. Bad input: the problems only; out of
+    memory: what to do instead (record: summary)."""
     if isinstance(exc, ScenarioError):
         return exc.report()
+    if isinstance(exc, MemoryError):  # not a bug: the run was too big; say what to do, no traceback
+        return ("MemoryError: out of memory; set record: summary in the scenario (memory that does not "
+                "grow with the run), or shorten it or lower its rate")
     frames = traceback.extract_tb(exc.__traceback__)
     where = f" (at {Path(frames[-1].filename).name}:{frames[-1].lineno} in {frames[-1].name})" if frames else ""
     trace = "".join(traceback.format_exception(exc)).rstrip()
@@ -81,7 +86,8 @@ def run_task(task: Mapping[str, Any]) -> dict:
     """Resolve the run's scenario, simulate it, return its record.
 
     ``task``: ``run_id, seed, replication, scenario`` (raw mapping),
-    ``scenario_dir``, ``overrides`` (list of (path, value)) and optionally
+    ``scenario_dir``, ``overrides`` (list of (path, value)), ``record`` (the
+    level to run at, or None for the scenario's) and optionally
     ``keep_dir`` (write the run's tables there with ``Result.write``) and
     ``timeseries_path``. A run that raises is ``status: failed`` with its
     ``error`` (:func:`_error_text`); a run whose files could not be written
@@ -94,6 +100,8 @@ def run_task(task: Mapping[str, Any]) -> dict:
         if problems:
             raise ScenarioError(problems, source=task["run_id"])
         spec = validate(raw, base_dir=task["scenario_dir"])
+        if task.get("record"):
+            spec = spec.model_copy(update={"record": record_level(task["record"])})
         result = simulate(spec, int(task["seed"]), int(task["replication"]))
         record["metrics"] = flatten(result.summary)
         store_error = _write_files(result, task)

@@ -42,16 +42,12 @@ def _time_unit(duration_s: float) -> tuple[float, str]:
     return (3600.0, "hours") if duration_s > 3 * 3600 else (60.0, "minutes")
 
 
-def _failures_by_status(result, edges: np.ndarray) -> dict[str, np.ndarray]:
-    req = result.requests
-    out = {}
-    widths = np.diff(edges)
-    for status in _FAIL_COLORS:
-        ended = req["end_s"][req["status"] == status].to_numpy()
-        if status == "unfinished" or len(ended) == 0:
-            continue
-        out[status] = np.histogram(ended, bins=edges)[0] / widths
-    return out
+def _failures_by_status(result, widths: np.ndarray) -> dict[str, np.ndarray]:
+    """Failed external requests per second by final status, per sample interval
+    (from :attr:`sim.result.Result.request_series`: exact at every record level)."""
+    series = result.request_series
+    return {status: series[status].to_numpy()[:len(widths)] / widths for status in _FAIL_COLORS
+            if status in series and series[status].sum() > 0}
 
 
 def _shade_faults(axes, result, scale: float) -> None:
@@ -87,13 +83,13 @@ def timeline(result, service: Optional[str] = None, figsize=(11, 11)):
     ax = axes[0]
     ax.plot(x, ts["arrivals"] / widths, label=f"arrivals at {service} /s", color="#1f77b4")
     ax.plot(x, ts["ok"] / widths, label="ok /s", color="#2ca02c")
-    offered = np.histogram(result.requests["arrival_s"], bins=edges)[0] / widths
+    offered = result.request_series["offered"].to_numpy()[:len(widths)] / widths
     ax.plot(x, offered, label="offered (external) /s", color="#444", ls="--", lw=1)
     ax.set_ylabel("requests/s")
     ax.legend(loc="upper left", fontsize=8, ncol=3)
 
     ax = axes[1]
-    failures = _failures_by_status(result, edges)
+    failures = _failures_by_status(result, widths)
     if failures:
         ax.stackplot(x, *failures.values(), labels=list(failures), alpha=0.8,
                      colors=[_FAIL_COLORS[k] for k in failures])

@@ -23,9 +23,9 @@ import math
 import numbers
 from typing import Any, Mapping, Sequence
 
-from .logs import Recorder
 from .pods import PodIntervals
-from .run_summary import log_bytes, raw_columns, run_summary
+from .recorder import Recorder
+from .run_summary import run_summary
 
 PER_RUN_ONLY = ("wall_s", "seed")
 """Top-level keys an experiment does not take from the summary: the run's
@@ -48,11 +48,11 @@ def flatten_summary(summary: Mapping[str, Any], prefix: str = "") -> dict[str, f
 
 def empty_run_summary(scenario) -> dict:
     """The summary a run of ``scenario`` would write had nothing happened in it."""
-    recorder = Recorder()
+    recorder = Recorder(scenario)
+    recorder.finish()
     cluster = (0.0, 0) if scenario.cluster else None  # as the model: a Cluster iff ``cluster``
-    return run_summary(scenario, scenario.seed, raw_columns(recorder),
-                       PodIntervals.from_events(recorder.events), recorder.events,
-                       wall_s=0.0, events_processed=0, cluster=cluster, memory=log_bytes(recorder))
+    return run_summary(scenario, scenario.seed, recorder, PodIntervals.from_events(recorder.events),
+                       wall_s=0.0, events_processed=0, cluster=cluster)
 
 
 def summary_keys(scenario) -> list[str]:

@@ -5,8 +5,9 @@ arrays. Memory per record: a request 29 bytes; an attempt on a hop 66 bytes.
 """
 from __future__ import annotations
 
+import sys
 from array import array
-from typing import Iterable
+from typing import Callable, Iterable, Optional
 
 import numpy as np
 
@@ -39,11 +40,13 @@ class RequestLog:
         self.workload.append(workload)
         return rid
 
-    def end(self, rid: int, now: float, status: int, attempts: int) -> None:
+    def end(self, rid: int, now: float, status: int, attempts: int, workload: int) -> float:
+        """Register the end of request ``rid`` (of ``workload``); return its arrival time."""
         self.ended_ids.append(rid)
         self.end_s.append(now)
         self.status.append(status)
         self.attempts.append(attempts if attempts < 65535 else 65535)
+        return self.arrival_s[rid]
 
     def __len__(self) -> int:
         return len(self.arrival_s)
@@ -82,11 +85,15 @@ class CallLog:
     ``unfinished`` (:meth:`flush_open`).
     """
 
-    __slots__ = ("ids", "ints", "times", "codes", "_open", "opened")
+    __slots__ = ("ids", "ints", "times", "codes", "_open", "opened", "_chunk_rows", "_sink")
 
     TIME_COLUMNS = ("sent_s", "arrived_s", "started_s", "done_s", "ended_s")
 
-    def __init__(self):
+    def __init__(self, chunk_rows: Optional[int] = None,
+                 sink: Optional[Callable[[dict], None]] = None):
+        """``chunk_rows`` and ``sink``: hand every ``chunk_rows`` rows to
+        ``sink`` (as :meth:`to_numpy` gives them) and drop them (``record:
+        summary`` and ``sample``); without them, every row is kept (``full``)."""
         self.ids = array("q")
         self.ints = ColumnGroup("i", ("caller", "service", "attempt", "pod"))
         self.times = ColumnGroup("d", self.TIME_COLUMNS)
@@ -95,6 +102,8 @@ class CallLog:
         self.opened = self._open.setdefault
         """Register an open attempt (``dict.setdefault``, bound once; the dict keeps
         insertion order, so attempts still open at the end flush deterministically)."""
+        self._chunk_rows = chunk_rows if chunk_rows is not None else sys.maxsize
+        self._sink = sink
 
     def close_caller(self, att, ended_s: float) -> None:
         """The caller stops waiting for ``att`` at ``ended_s``; ``att.status`` and
@@ -114,6 +123,8 @@ class CallLog:
             self.times.buffer.extend((att.sent_s, att.arrived_s, att.started_s, att.done_s,
                                       att.ended_s))
             self.codes.buffer.extend((att.status, att.reason))
+            if len(self.ids) >= self._chunk_rows:
+                self.hand_over()
 
     def close_server(self, att) -> None:
         """The server side of ``att`` is over (its status and reason are set).
@@ -145,6 +156,17 @@ class CallLog:
                                  pod.id if pod is not None else NO_POD))
         self.times.buffer.extend((att.sent_s, att.arrived_s, att.started_s, att.done_s, att.ended_s))
         self.codes.buffer.extend((att.status, att.reason))
+        if len(self.ids) >= self._chunk_rows:
+            self.hand_over()
+
+    def hand_over(self) -> None:
+        """Give the rows written so far to the sink and drop them (no sink: keep them)."""
+        if self._sink is None or not len(self.ids):
+            return
+        chunk = self.to_numpy()
+        for column in (self.ids, self.ints.buffer, self.times.buffer, self.codes.buffer):
+            del column[:]
+        self._sink(chunk)
 
     def flush_open(self) -> int:
         """Write every attempt still open as ``unfinished``; return how many."""
@@ -223,13 +245,3 @@ class SampleLog:
         out = {"t_s": np.array(self.t_s, dtype=float), "service": np.array(self.service, dtype=np.int32)}
         out.update(self.values.to_numpy())
         return out
-
-
-class Recorder:
-    """Every log of one run, handed to the engine at build time."""
-
-    def __init__(self):
-        self.requests = RequestLog()
-        self.calls = CallLog()
-        self.events = EventLog()
-        self.samples = SampleLog()

@@ -1,7 +1,7 @@
 """Request metrics that cannot be gamed by failing fast: ``latency_all_s`` and ``slo``.
 
-Both are computed from the request log's columns (arrival, end, status) over
-the requests that *arrived* in an interval ``[start_s, end_s)``:
+Both are computed from a :class:`~sim.record.tallies.RequestTally`: the
+requests that *arrived* in an interval ``[start_s, end_s)``:
 
 - ``latency_all_s``: end-to-end time of every *finished* request, whatever its
   status; a failure counts at the moment its caller saw it fail (after its
@@ -15,42 +15,26 @@ the requests that *arrived* in an interval ``[start_s, end_s)``:
 """
 from __future__ import annotations
 
-from typing import Mapping
-
-import numpy as np
-
-from ..status import OK, UNFINISHED
 from .summary import _num, latency_block
+from .tallies import RequestTally
 
 
-def arrived_in(req: Mapping[str, np.ndarray], start_s: float, end_s: float) -> np.ndarray:
-    """Mask of the requests whose arrival lies in ``[start_s, end_s)``."""
-    arrival = req["arrival_s"]
-    return (arrival >= start_s) & (arrival < end_s)
+def latency_all_block(tally: RequestTally) -> dict:
+    """Mean, p50 … p99.9 and max of end - arrival over the tally's finished requests."""
+    return latency_block(tally.latency_all)
 
 
-def latency_all_block(req: Mapping[str, np.ndarray], mask: np.ndarray) -> dict:
-    """Mean, p50 … p99.9 and max of end - arrival over the finished requests in ``mask``."""
-    done = mask & (req["status"] != UNFINISHED)
-    return latency_block(req["end_s"][done] - req["arrival_s"][done])
-
-
-def _slo_counts(good: np.ndarray, mask: np.ndarray, target: float) -> dict:
-    requests = int(mask.sum())
-    good_count = int((good & mask).sum())
-    bad = requests - good_count
-    return {"requests": requests, "good": good_count, "bad": bad,
-            "good_ratio": _num(good_count / requests) if requests else None,
+def _slo_counts(requests: int, good: int, target: float) -> dict:
+    bad = requests - good
+    return {"requests": requests, "good": good, "bad": bad,
+            "good_ratio": _num(good / requests) if requests else None,
             "error_budget_burn": _num(bad / requests / (1.0 - target)) if requests else None}
 
 
-def slo_block(req: Mapping[str, np.ndarray], mask: np.ndarray, slo,
-              workloads: Mapping[str, int]) -> dict:
-    """The SLO over ``mask``, then per workload (``workloads``: name -> code in the log)."""
-    with np.errstate(invalid="ignore"):  # unfinished requests have end_s = NaN: not good
-        good = (req["status"] == OK) & (req["end_s"] - req["arrival_s"] <= slo.latency)
+def slo_block(tally: RequestTally, slo) -> dict:
+    """The SLO over the tally's requests, then per workload."""
     block: dict = {"latency_s": float(slo.latency), "target": float(slo.target)}
-    block.update(_slo_counts(good, mask, slo.target))
-    block["workload"] = {name: _slo_counts(good, mask & (req["workload"] == code), slo.target)
-                         for name, code in workloads.items()}
+    block.update(_slo_counts(tally.total, tally.good, slo.target))
+    block["workload"] = {name: _slo_counts(requests, good, slo.target)
+                         for name, (requests, good) in tally.by_workload.items()}
     return block

@@ -17,70 +17,47 @@ from __future__ import annotations
 
 from typing import Mapping, Optional
 
-import numpy as np
-
-from .logs import Recorder
-from .outcomes import arrived_in, latency_all_block, slo_block
+from .outcomes import latency_all_block, slo_block
 from .pods import PodIntervals
+from .recorder import Recorder
 from .summary import request_summary, service_summary
-from .windows import measurement_windows
+from .tallies import RequestTally
 
 
-def raw_columns(recorder: Recorder) -> dict[str, dict[str, np.ndarray]]:
-    """The logs the summary and the tables are computed from, as numpy columns."""
-    return {"requests": recorder.requests.to_numpy(), "calls": recorder.calls.to_numpy(),
-            "samples": recorder.samples.to_numpy()}
-
-
-def log_bytes(recorder: Recorder) -> dict[str, int]:
-    """``summary.memory``: bytes held by the request and call logs."""
-    return {"request_bytes": recorder.requests.nbytes, "call_bytes": recorder.calls.nbytes}
-
-
-def workload_codes(scenario) -> dict[str, int]:
-    """Workload name -> its code in the request log (the model numbers services
-    first, then workloads, in file order)."""
-    first = len(scenario.services)
-    return {name: first + i for i, name in enumerate(scenario.workload)}
-
-
-def request_metrics(req: Mapping[str, np.ndarray], start_s: float, end_s: float, scenario) -> dict:
-    """Every request metric over arrivals in ``[start_s, end_s)``: ``requests``
-    by status, ``offered_rps``, ``goodput_rps`` (ok per second),
-    ``success_ratio``, ``attempts_per_request``, ``latency_s`` (ok only),
-    ``latency_all_s`` (every finished request) and ``slo``."""
-    block = request_summary(req, start_s, end_s)
-    mask = arrived_in(req, start_s, end_s)
-    block["latency_all_s"] = latency_all_block(req, mask)
-    block["slo"] = slo_block(req, mask, scenario.slo, workload_codes(scenario))
+def request_metrics(tally: RequestTally, scenario) -> dict:
+    """Every request metric over the tally's arrivals: ``requests`` by status,
+    ``offered_rps``, ``goodput_rps`` (ok per second), ``success_ratio``,
+    ``attempts_per_request``, ``latency_s`` (ok only), ``latency_all_s``
+    (every finished request) and ``slo``."""
+    block = request_summary(tally)
+    block["latency_all_s"] = latency_all_block(tally)
+    block["slo"] = slo_block(tally, scenario.slo)
     return block
 
 
-def windows_summary(req: Mapping[str, np.ndarray], scenario) -> dict:
+def windows_summary(recorder: Recorder, scenario) -> dict:
     """``windows.NAME``: ``from_s``, ``to_s`` (clipped) and the request metrics."""
-    return {w.name: {"from_s": w.start_s, "to_s": w.end_s,
-                     **request_metrics(req, w.start_s, w.end_s, scenario)}
-            for w in measurement_windows(scenario)}
+    return {name: {"from_s": t.start_s, "to_s": t.end_s, **request_metrics(t, scenario)}
+            for name, t in recorder.window_tallies.items()}
 
 
-def run_summary(scenario, seed: int, raw: Mapping[str, dict], pods: PodIntervals, events, *,
-                wall_s: float, events_processed: int, cluster: Optional[tuple[float, int]],
-                memory: Mapping[str, int]) -> dict:
-    """The summary of one run.
+def run_summary(scenario, seed: int, recorder: Recorder, pods: PodIntervals, *,
+                wall_s: float, events_processed: int,
+                cluster: Optional[tuple[float, int]]) -> dict:
+    """The summary of one run, from its finished ``recorder``.
 
-    ``raw``: the logs as numpy columns (``requests``, ``calls``, ``samples``);
-    ``pods``: pod intervals from ``events``; ``cluster``: ``(node_hours,
-    nodes_final)`` when the scenario has nodes, else None; ``memory``: bytes
-    held by the request and call logs.
+    ``pods``: pod intervals from its events; ``cluster``: ``(node_hours,
+    nodes_final)`` when the scenario has nodes, else None.
     """
     warmup, end = scenario.warmup, scenario.duration
     summary = {"scenario": scenario.name, "seed": seed, "duration_s": scenario.duration,
                "warmup_s": warmup, "wall_s": wall_s, "events": events_processed}
-    summary.update(request_metrics(raw["requests"], warmup, end, scenario))
+    summary.update(request_metrics(recorder.run_tally, scenario))
     in_window = summary["requests"]["total"]
+    samples = recorder.samples.to_numpy()
     summary["services"] = {
-        name: service_summary(index, raw["calls"], raw["samples"], pods, events,
-                              spec.pod.cpu_request_cores, warmup, end, in_window)
+        name: service_summary(recorder.service_tallies[index], samples, pods, recorder.events,
+                              spec.pod.cpu_request_cores, in_window)
         for index, (name, spec) in enumerate(scenario.services.items())}
     if cluster is not None:
         node_hours, nodes_final = cluster
@@ -89,6 +66,6 @@ def run_summary(scenario, seed: int, raw: Mapping[str, dict], pods: PodIntervals
     summary["pod_seconds"] = sum(s["pod_seconds"] for s in summary["services"].values())
     attempts = sum(s["attempts"] for s in summary["services"].values())
     summary["hops_per_request"] = attempts / in_window if in_window else None
-    summary["windows"] = windows_summary(raw["requests"], scenario)
-    summary["memory"] = dict(memory)
+    summary["windows"] = windows_summary(recorder, scenario)
+    summary["memory"] = dict(recorder.kept_bytes)
     return summary

@@ -6,6 +6,7 @@ import pandas as pd
 
 from ..status import REASON_NAMES, STATUS_NAMES
 from .pods import PodIntervals, cumulative_overlap_s
+from .series import SeriesTally
 
 
 def _categorical(codes: np.ndarray, names) -> pd.Categorical:
@@ -58,8 +59,10 @@ def events_frame(events, names: list[str], pod_names: list[str]) -> pd.DataFrame
 
 
 
-def timeseries_frame(samples: dict, calls: dict, pods: PodIntervals, names: list[str],
+def timeseries_frame(samples: dict, series: SeriesTally, pods: PodIntervals, names: list[str],
                      cpu_request: dict[int, float], service_count: int) -> pd.DataFrame:
+    """One row per service and sample time: the sampled levels, and the request
+    columns of :class:`~sim.record.series.SeriesTally` (exact at every level)."""
     frames = []
     for index in range(service_count):
         rows = samples["service"] == index
@@ -67,24 +70,15 @@ def timeseries_frame(samples: dict, calls: dict, pods: PodIntervals, names: list
         if len(t) == 0:
             continue
         edges = np.concatenate([[0.0], t])
-        mine = calls["service"] == index
-        arrived = calls["arrived_s"][mine]
-        ended, status = calls["ended_s"][mine], calls["status"][mine]
-        latency = ended - calls["sent_s"][mine]
-        arrivals = np.histogram(arrived[~np.isnan(arrived)], bins=edges)[0]
-        finished = ~np.isnan(ended)
-        ok_mask = finished & (status == 0)
-        ok = np.histogram(ended[ok_mask], bins=edges)[0]
-        failed = np.histogram(ended[finished & (status != 0)], bins=edges)[0]
-        p50, p99 = _binned_quantiles(ended[ok_mask], latency[ok_mask], edges)
+        binned = series.columns(index)
         sel = pods.of_service(index)
         capacity = cumulative_overlap_s(pods.started_s[sel], pods.deleted_s[sel], edges) * cpu_request[index]
         used = np.concatenate([[0.0], samples["cpu_used_s"][rows]])
         with np.errstate(invalid="ignore", divide="ignore"):
             utilization = np.diff(used) / np.diff(capacity)
         frames.append(pd.DataFrame({
-            "t_s": t, "service": names[index], "arrivals": arrivals, "ok": ok, "failed": failed,
-            "latency_p50_s": p50, "latency_p99_s": p99,
+            "t_s": t, "service": names[index],
+            **{name: column[:len(t)] for name, column in binned.items()},
             "replicas": samples["replicas"][rows].astype(int),
             "ready_replicas": samples["ready_replicas"][rows].astype(int),
             "desired_replicas": samples["desired_replicas"][rows].astype(int),
@@ -104,16 +98,8 @@ def timeseries_frame(samples: dict, calls: dict, pods: PodIntervals, names: list
     return frame.sort_values(["t_s", "service"], kind="stable").reset_index(drop=True)
 
 
-def _binned_quantiles(times: np.ndarray, values: np.ndarray, edges: np.ndarray):
-    bins = np.searchsorted(edges, times, side="left") - 1
-    p50 = np.full(len(edges) - 1, np.nan)
-    p99 = np.full(len(edges) - 1, np.nan)
-    if len(times):
-        order = np.argsort(bins, kind="stable")
-        bins, values = bins[order], values[order]
-        splits = np.flatnonzero(np.diff(bins)) + 1
-        for group_bins, group in zip(np.split(bins, splits), np.split(values, splits)):
-            b = group_bins[0]
-            if 0 <= b < len(p50):
-                p50[b], p99[b] = np.quantile(group, [0.5, 0.99])
-    return p50, p99
+def request_series_frame(series: SeriesTally) -> pd.DataFrame:
+    """External requests per sample interval: offered, and ended by final status."""
+    columns = {"t_s": series.edges[1:], "offered": series.offered}
+    columns.update({name: counts for name, counts in series.ended.items() if name != "unfinished"})
+    return pd.DataFrame(columns)

@@ -85,7 +85,9 @@ class RecordSpec(Spec):
             level, _, n = value.partition(":")
             if level not in RECORD_LEVELS:
                 raise ValueError(f"expected one of {', '.join(RECORD_LEVELS)} (or sample:N)")
-            return {"level": level, "one_in": n} if n else {"level": level}
+            if not n:
+                return {"level": level}
+            return {"level": level, "one_in": int(n) if n.strip().isdigit() else n}
         return value
 
     @model_validator(mode="after")
@@ -93,3 +95,20 @@ class RecordSpec(Spec):
         if self.level != "sample" and self.one_in != DEFAULT_SAMPLE_ONE_IN:
             raise ValueError(f"one_in applies to level: sample only (level is {self.level})")
         return self
+
+
+def record_level(value) -> RecordSpec:
+    """``value`` (``"summary"``, ``"sample:50"``, a mapping or a RecordSpec) as a
+    RecordSpec; a bad one raises :class:`~sim.errors.ScenarioError` naming
+    ``record`` (for ``sim.run(record=...)``, ``--record`` and sweeps)."""
+    from pydantic import ValidationError
+
+    from ..errors import ScenarioError
+    from .problems import problems_from
+
+    if isinstance(value, RecordSpec):
+        return value
+    try:
+        return RecordSpec.model_validate(value)
+    except ValidationError as error:
+        raise ScenarioError(problems_from(error, RecordSpec, "record")) from None
