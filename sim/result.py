@@ -7,7 +7,7 @@ import json
 import os
 from functools import cached_property
 from pathlib import Path
-from typing import Union
+from typing import Optional, Union
 
 import pandas as pd
 import yaml
@@ -36,6 +36,9 @@ class Result:
         self._tables = recorder.tables
         self._samples = recorder.samples.to_numpy()
         self._series = recorder.series
+        self._run_tally = recorder.run_tally
+        self._window_tallies = recorder.window_tallies
+        self._service_tallies = recorder.service_tallies
         self._names = names
         self._service_count = len(scenario.services)
         self._pod_names = pod_names
@@ -79,6 +82,35 @@ class Result:
         (the interval's end), ``offered`` (arrived in it) and one column per
         final status of the requests that ended in it."""
         return tables.request_series_frame(self._series)
+
+    def latency(self, which: str = "all", *, window: Optional[str] = None, service: Optional[str] = None):
+        """The distribution behind a latency block of the summary, to merge
+        across replications or read at any quantile (``.quantiles([0.99])``,
+        ``.merge(other)``, ``.mean()``, ``.max()``, ``.count``).
+
+        ``which``: ``"all"`` (``latency_all_s``: every finished request) or
+        ``"ok"`` (``latency_s``); with ``window``: that window's; with
+        ``service``: its attempts' latency (``ok`` only) or ``"queue_wait"``.
+        At ``record: full`` the values themselves
+        (:class:`~sim.record.distribution.ExactValues`), otherwise a DDSketch
+        (:class:`~sim.record.distribution.Sketch`, 1 % relative error): merging
+        the sketches of replications gives the pooled distribution within
+        that error.
+        """
+        if service is not None:
+            names = list(self.scenario.services)
+            if service not in names:
+                raise ValueError(f"no service {service!r} (known: {', '.join(names)})")
+            tally = self._service_tallies[names.index(service)]
+            kinds = {"ok": tally.latency_ok, "queue_wait": tally.queue_wait}
+        else:
+            if window is not None and window not in self._window_tallies:
+                raise ValueError(f"no window {window!r} (known: {', '.join(self._window_tallies)})")
+            tally = self._run_tally if window is None else self._window_tallies[window]
+            kinds = {"all": tally.latency_all, "ok": tally.latency_ok}
+        if which not in kinds:
+            raise ValueError(f"which must be one of {', '.join(kinds)} (got {which!r})")
+        return kinds[which]
 
     def write(self, out_dir: Union[str, os.PathLike]) -> Path:
         """Write summary.json, the tables as Parquet (:attr:`table_names`) and the

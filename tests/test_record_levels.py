@@ -192,3 +192,32 @@ def test_sketches_merge_as_if_fed_together():
 def test_an_empty_sketch_has_no_values():
     sketch = Sketch()
     assert (sketch.mean(), sketch.max(), sketch.quantiles([0.5])) == (None, None, [None])
+
+
+def test_replications_merge_into_the_pooled_distribution():
+    """Sketches of two replications merged = the pooled values, within the error."""
+    scenario = {"name": "pool", "duration": 120, "seed": 2,
+                "workload": {"w": {"target": "s", "arrivals": {"rate": 60}}},
+                "services": {"s": {"pod": {"cpu": 1, "workers": 2,
+                                           "work": {"dist": "exponential", "mean": "12ms"}}}}}
+    sketch, exact = None, None
+    for replication in (0, 1):
+        s = sim.run(scenario, replication=replication, record="summary").latency("all")
+        e = sim.run(scenario, replication=replication).latency("all")
+        if sketch is None:
+            sketch, exact = s, e
+        else:
+            sketch.merge(s)
+            exact.merge(e)
+    assert sketch.count == exact.count > 10_000
+    for k, e in zip(sketch.quantiles([0.5, 0.99, 0.999]), exact.quantiles([0.5, 0.99, 0.999])):
+        assert abs(k - e) <= RELATIVE_ACCURACY * e
+
+
+def test_latency_names_what_it_does_not_know(runs):
+    with pytest.raises(ValueError, match="known: front, back"):
+        runs["summary"].latency("ok", service="frnt")
+    with pytest.raises(ValueError, match="known: calm"):
+        runs["summary"].latency(window="clam")
+    with pytest.raises(ValueError, match="which must be one of"):
+        runs["summary"].latency("p99")

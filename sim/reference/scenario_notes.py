@@ -52,6 +52,14 @@ NOTES: dict[str, str] = {
     "Scenario.rollouts": "rolling updates of services",
     "Scenario.slo": "the latency-and-availability objective of `summary.slo`",
     "Scenario.windows": "named intervals over which the request metrics are also reported",
+    "Scenario.record": "how much of the run is kept: `full` (every request and attempt as rows; "
+                       "memory grows with the traffic), `summary` (no rows: every summary key and "
+                       "the time series computed as the run goes, percentiles within 1 %), `sample` "
+                       "(summary plus the rows of 1 in `one_in` requests and of every failed one); "
+                       "`record: summary` or `record: sample:50` for short. Sweeps use `summary`",
+    "RecordSpec.level": "`full` (the default of `podsim run`), `sample` or `summary`",
+    "RecordSpec.one_in": "at `sample`: keep the rows of 1 request in this many (a hash of its id), "
+                         "plus every request that did not end ok",
     "NetworkSpec.latency": "one-way latency of every hop (each way)",
     "Workload.target": "the entry service",
     "Workload.arrivals": "open loop: arrivals at a rate, a profile or a trace",
