@@ -101,8 +101,9 @@ KEYS: dict[str, tuple[str, str]] = {
     "hops_per_request": ("attempts", "attempts on every service per external request; null without requests"),
     "windows.WINDOW.from_s": ("s", "start of the window, clipped to the measured interval"),
     "windows.WINDOW.to_s": ("s", "end of the window, clipped to the measured interval"),
-    "memory.request_bytes": ("bytes", "memory held by the request log"),
-    "memory.call_bytes": ("bytes", "memory held by the call log"),
+    "memory.request_bytes": ("bytes", "request rows kept at the end (`record: full`: every "
+                                      "request; `sample`: the sampled and failed; `summary`: 0)"),
+    "memory.call_bytes": ("bytes", "attempt rows kept at the end (as `memory.request_bytes`)"),
 }
 """Placeholder key -> (unit, meaning). Keys under ``windows.WINDOW.`` other
 than its bounds are the request metrics over the window (see :func:`pattern`)."""
