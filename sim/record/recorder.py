@@ -137,7 +137,7 @@ class Recorder:
             self.requests = RequestStream(CHUNK_ROWS, self._take_requests)
             self.calls = CallLog(CHUNK_ROWS, self._take_calls)
             if self.level == "sample":
-                self.sample = RowSample(record.one_in, lambda: self.requests._open)
+                self.sample = RowSample(record.one_in, self.requests.in_flight_ids)
 
     def _take_requests(self, req: dict) -> None:
         self.run_tally.add(req)

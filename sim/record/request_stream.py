@@ -51,9 +51,9 @@ class RequestStream:
     def __len__(self) -> int:
         return self._next
 
-    @property
-    def in_flight(self) -> int:
-        return len(self._open)
+    def in_flight_ids(self):
+        """The ids of the requests in flight (a live view)."""
+        return self._open.keys()
 
     @property
     def nbytes(self) -> int:
