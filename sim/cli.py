@@ -4,6 +4,10 @@ Bad input never prints a traceback: each problem is printed as
 ``path.to.field: what is wrong (got VALUE)`` and the exit code is 2. Exit 1 is
 reserved for a failure of the simulator itself. The command line's own
 arguments are checked before anything runs (:mod:`sim.cli_inputs`).
+
+A run too big for the memory is bad input too (exit 2, one message naming
+``record: summary``): ``podsim run`` estimates it before running
+(:mod:`sim.estimate`) and a ``MemoryError`` anywhere gets the same message.
 """
 from __future__ import annotations
 
@@ -13,39 +17,64 @@ import sys
 import traceback
 from typing import Callable, Optional, Sequence
 
-from .cli_inputs import (Parser, check_run_outputs, checked_seed, load_scenario, overrides, positive_int,
-                         subcommand)
+from .cli_inputs import (Parser, check_run_outputs, checked_record, checked_seed, load_scenario, overrides,
+                         positive_int, subcommand)
 from .errors import ScenarioError
+from .estimate import NotEnoughMemory, out_of_memory_message
 
 EXIT_OK, EXIT_BUG, EXIT_BAD_INPUT = 0, 1, 2
 
 
 def cmd_run(args) -> int:
     from . import runner
+    from .estimate import estimate
+    from .progress import RunProgress
     from .record.text_table import summary_table
     scenario = load_scenario(args)
     check_run_outputs(args, scenario)
-    result = runner.run(scenario, seed=args.seed)
-    print(summary_table(result.summary))
-    if args.out:
-        out = result.write(args.out)
-        print(f"\nwrote {out}/: summary.json, requests/calls/timeseries/events.parquet, scenario.yaml")
-    if args.plot:
-        from .plots import save_timeline
-        path = save_timeline(result, args.plot, service=args.service)
-        print(f"wrote {path}")
+    guess = estimate(scenario, record=args.record)
+    if guess.too_big:  # before the run: it would grow for minutes, then fail
+        raise NotEnoughMemory(guess.refusal())
+    if not args.quiet:
+        print(guess.one_line(), file=sys.stderr)
+    try:
+        with RunProgress(scenario.duration, enabled=not args.quiet, desc=scenario.name) as progress:
+            result = runner.run(scenario, seed=args.seed, record=args.record, progress=progress)
+        print(summary_table(result.summary))
+        if args.out:
+            out = result.write(args.out)
+            tables = "/".join(result.table_names)
+            print(f"\nwrote {out}/: summary.json, {tables}.parquet, scenario.yaml")
+        if args.plot:
+            from .plots import save_timeline
+            path = save_timeline(result, args.plot, service=args.service)
+            print(f"wrote {path}")
+    except MemoryError:
+        raise NotEnoughMemory(out_of_memory_message(guess.level, guess)) from None
     return EXIT_OK
 
 
 def cmd_check(args) -> int:
+    from .estimate import estimate
     scenario = load_scenario(args)
     services = ", ".join(scenario.services)
     print(f"{args.scenario}: ok ({scenario.name!r}: {len(scenario.services)} services [{services}], "
           f"{len(scenario.workload)} workloads, {len(scenario.faults)} faults)")
+    guess = estimate(scenario, record=args.record)
+    print(guess)
+    if guess.too_big:
+        print(f"  podsim run would stop before running: too big for record: {guess.record_text}; "
+              "use record: summary (or podsim run --record summary)")
     return EXIT_OK
 
 
 def cmd_bench(args) -> int:
+    if args.scale:
+        from .bench.scale import DEFAULT_DURATIONS_S, DEFAULT_LEVELS, bench_scale, format_scale_report
+        report = bench_scale(durations_s=args.scale_durations or DEFAULT_DURATIONS_S,
+                             levels=args.scale_levels or DEFAULT_LEVELS, scenario=args.reference)
+        print(json.dumps(report, indent=2) if args.json else format_scale_report(report))
+        return 130 if report["interrupted"] else EXIT_OK
     if args.sweep:
         from .bench.sweep import bench_sweep, format_sweep_report
         report = bench_sweep(runs=args.sweep_runs)
@@ -54,6 +83,49 @@ def cmd_bench(args) -> int:
     from .bench import bench, format_report, main_json
     report = bench(requests=args.requests, reference=args.reference, repeats=args.repeats)
     print(main_json(report) if args.json else format_report(report))
+    return EXIT_OK
+
+
+def cmd_import(args) -> int:
+    from pathlib import Path
+
+    from .errors import Problem
+    from .importer import import_manifests
+    out = Path(args.out) if args.out else None
+    if out is not None:  # before reading anything: a refusal costs nothing
+        if out.is_dir():
+            raise ScenarioError([Problem("--out", "is a directory; --out takes a file such as scenario.yaml",
+                                         args.out)], source="podsim import")
+        if out.exists() and not args.force:
+            raise ScenarioError([Problem("--out", "exists; use --force to overwrite it", args.out)],
+                                source="podsim import")
+        if not out.parent.is_dir():
+            raise ScenarioError([Problem("--out", f"its folder {str(out.parent)!r} does not exist",
+                                         args.out)], source="podsim import")
+    result = import_manifests(args.path)
+    imported = result.imported
+    err = sys.stderr
+    print(f"podsim import: {args.path}", file=err)
+    for item in imported.imported:
+        print(f"  imported: {item}", file=err)
+    for note in result.skipped:
+        print(f"  skipped: {note}", file=err)
+    significant = [n for n in imported.notes if n.significant]
+    for note in significant:
+        print(f"  not imported: {note}", file=err)
+    quiet = len(imported.notes) - len(significant)
+    if quiet:
+        print(f"  ignored: {quiet} field{'s' if quiet != 1 else ''} with no effect on a simulation "
+              "(ports, image, ...; listed at the top of the scenario)", file=err)
+    for warning in imported.warnings:
+        print(f"podsim: warning: {warning}", file=err)
+    if out is not None:
+        out.write_text(result.text, encoding="utf-8")
+        print(f"wrote {out}", file=err)
+    else:
+        sys.stdout.write(result.text)
+    print(f"{result.placeholders} placeholders to fill (values starting with TODO, each under a "
+          f"'# TODO: measure' comment); podsim check {out or 'FILE'} lists those left", file=err)
     return EXIT_OK
 
 
@@ -81,11 +153,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", metavar="DIR", help="write summary.json, tables and scenario.yaml")
     run.add_argument("--plot", metavar="FILE.png", help="write the timeline figure")
     run.add_argument("--service", help="service shown in the timeline (default: the entry service)")
+    run.add_argument("--record", type=checked_record, metavar="{full,sample,summary,sample:N}", default=None,
+                     help="how much of the run to keep in memory (overrides the scenario's record): "
+                          "full (every request and hop), summary (bounded), sample:N (1 request in N)")
+    run.add_argument("--quiet", action="store_true",
+                     help="print neither the estimate nor the progress bar (both on stderr)")
     run.set_defaults(func=cmd_run)
 
     check = sub.add_parser("check", help="validate a scenario; list every problem")
     check.add_argument("scenario")
     check.add_argument("--set", action="append", metavar="PATH=VALUE", default=[])
+    check.add_argument("--record", type=checked_record, metavar="{full,sample,summary,sample:N}", default=None,
+                       help="estimate for this level instead of the scenario's record")
     check.set_defaults(func=cmd_check)
 
     sweep = sub.add_parser("sweep", help="run an experiment: arms x factors x replications")
@@ -105,19 +184,35 @@ def build_parser() -> argparse.ArgumentParser:
                        help="with --until-precision: stop at N replications (default 100)")
     sweep.set_defaults(func=cmd_sweep)
 
+    imp = sub.add_parser("import", help="Kubernetes manifests (Deployment, Service, HPA) -> a scenario "
+                                        "with placeholders to fill")
+    imp.add_argument("path", metavar="PATH", help="a manifest file or a directory of .yaml/.yml files")
+    imp.add_argument("--out", metavar="FILE.yaml", help="write the scenario here (default: stdout)")
+    imp.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    imp.set_defaults(func=cmd_import)
+
     report = sub.add_parser("report", help="rebuild report.md, report.html and figures of a stored sweep")
     report.add_argument("out", metavar="DIR", help="the sweep's result directory")
     report.set_defaults(func=cmd_report)
 
+    from .bench.scale import durations_arg as scale_durations, levels_arg as scale_levels
     bench = sub.add_parser("bench", help="throughput against a bare SimPy M/M/c")
     bench.add_argument("--json", action="store_true", help="print one JSON object")
     bench.add_argument("--requests", type=positive_int, default=200_000)
     bench.add_argument("--repeats", type=positive_int, default=5,
                        help="best of N, baseline and simulator alternating (noisy machines)")
-    bench.add_argument("--reference", help="scenario for the reference figure")
+    bench.add_argument("--reference", help="scenario for the reference figure (with --scale: run this "
+                                           "one, at its own load, instead of the reference at 2,000 req/s)")
     bench.add_argument("--sweep", action="store_true",
                        help="instead: sweep speedup from 1 to 2 jobs and per-run overhead")
     bench.add_argument("--sweep-runs", type=positive_int, default=40, help="runs in the --sweep benchmark")
+    bench.add_argument("--scale", action="store_true",
+                       help="instead: seconds and peak RSS of the reference model at 2,000 req/s for "
+                            "5, 10 and 20 simulated minutes at record summary and full (takes minutes)")
+    bench.add_argument("--scale-durations", type=scale_durations, metavar="D,D,...", default=None,
+                       help="simulated durations of the --scale runs (default 5m,10m,20m)")
+    bench.add_argument("--scale-levels", type=scale_levels, metavar="LEVEL,...", default=None,
+                       help="record levels of the --scale runs (default summary,full)")
     bench.set_defaults(func=cmd_bench)
     return parser
 
@@ -134,6 +229,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return func(args)
     except ScenarioError as exc:
         print(exc.report(), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except NotEnoughMemory as exc:  # estimated too big before the run, or a MemoryError in it
+        print(exc, file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except MemoryError:  # anywhere else (a huge trace file, ...): still no traceback
+        print(out_of_memory_message(None), file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
