@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from ..errors import Problem, ScenarioError
 from .bare_numbers import warn_bare_numbers
 from .overrides import apply_overrides_collecting
+from .placeholders import find_placeholders, merge_placeholders
 from .problems import problems_from
 from .references import check_references
 from .scenario import Scenario
@@ -114,6 +115,7 @@ def validate(raw: Mapping[str, Any], base_dir: Union[str, os.PathLike] = ".",
         scenario = Scenario.model_validate(dict(raw), context={"base_dir": str(base_dir)})
     except ValidationError as exc:
         problems = problems_from(exc, Scenario) + problems
+    problems = merge_placeholders(find_placeholders(raw), problems)  # placeholders from podsim import
     if problems:
         raise ScenarioError(problems, source=source)
     return scenario
