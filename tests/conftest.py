@@ -15,6 +15,16 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
+
 _TESTS = str(Path(__file__).resolve().parent)
 if _TESTS not in sys.path:
     sys.path.insert(0, _TESTS)
+
+
+@pytest.fixture
+def no_run(monkeypatch):
+    """Fail the test if a simulation starts: problems must be found before."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("the run started before the bad input was reported")
+    monkeypatch.setattr("sim.runner.run", refuse)

@@ -41,3 +41,16 @@ def event_times(result, kind: str, pod: str | None = None) -> list[float]:
 def approx(values, expected):
     """Exact up to float rounding (1e-9 s)."""
     return values == pytest.approx(expected, abs=1e-9)
+
+
+def cli(capsys, *argv) -> tuple[int, str, str]:
+    """Exit code, stdout, stderr of ``podsim ARGV`` run in process (argparse's
+    exits included); fails the test on any traceback or internal error."""
+    from sim.cli import main
+    try:
+        code = main([str(a) for a in argv])
+    except SystemExit as exc:
+        code = exc.code
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err and "internal error" not in err, err
+    return code, out, err

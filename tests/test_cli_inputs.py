@@ -17,6 +17,7 @@ import yaml
 
 import sim
 from sim.cli import main
+from scenario_helpers import cli
 from sim.spec.bare_numbers import ScenarioWarning, bare_number_warnings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,23 +39,8 @@ def tiny(tmp_path) -> Path:
     return path
 
 
-def cli(capsys, *argv) -> tuple[int, str, str]:
-    """Exit code, stdout, stderr of ``podsim ARGV`` in process (argparse's exit included)."""
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err and "internal error" not in err, err
-    return code, out, err
 
 
-@pytest.fixture
-def no_run(monkeypatch):
-    """Fail the test if a simulation starts: problems must be found before."""
-    def refuse(*args, **kwargs):
-        raise AssertionError("the run started before the bad input was reported")
-    monkeypatch.setattr("sim.runner.run", refuse)
 
 
 # ----------------------------------------------------------------------------- podsim run

@@ -23,6 +23,7 @@ import yaml
 
 import sim
 from sim.cli import main
+from scenario_helpers import cli
 from sim.errors import ScenarioError
 from sim.importer import import_manifests
 from sim.importer.k8s import cpu_quantity, selects, serving_container
@@ -34,14 +35,6 @@ MULTI = DATA / "multi" / "all.yaml"
 PLACEHOLDER = re.compile(r'"TODO: [^"]*?, e\.g\. ([^"]*)"')
 
 
-def cli(capsys, *argv) -> tuple[int, str, str]:
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err and "internal error" not in err, err
-    return code, out, err
 
 
 def fill(text: str) -> str:
