@@ -32,6 +32,12 @@ class CallPolicy:
         self.bulkhead_spec = spec.bulkhead
         self.hedge = spec.hedge
         self.throttle_spec = spec.throttle
+        self.gated = (self.throttle_spec is not None or self.breaker_spec is not None
+                      or self.bulkhead_spec is not None)
+        """Whether an attempt passes a throttle, breaker or bulkhead before it is sent."""
+        self.has_state = self.gated or self.budget_spec is not None
+        """Whether a caller keeps policy state (:class:`~sim.engine.clients.Clients`);
+        the call path skips every policy hook on an edge without."""
 
     @staticmethod
     def is_plain(spec) -> bool:

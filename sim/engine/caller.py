@@ -13,7 +13,10 @@ Every attempt is registered with the calls log when sent
 """
 from __future__ import annotations
 
+from heapq import heappush
 from typing import Iterator, Optional
+
+from simpy.core import NORMAL
 
 from ..status import ABANDONED, CANCELLED, DOWNSTREAM, NONE, OK, TIMEOUT
 from .clock import Clock
@@ -32,7 +35,8 @@ class CallSite:
 
     __slots__ = ("clock", "caller_index", "service", "service_index", "latency", "log",
                  "fail_on_error", "extra_latency", "call_class", "policy", "clients", "uniforms",
-                 "caller_name", "timeouts", "opened", "_event_in", "_to_service")
+                 "caller_name", "timeouts", "opened", "observe", "env", "_queue", "_eid",
+                 "_to_service", "_to_caller")
 
     def __init__(self, clock: Clock, caller_index: int, service, latency: Optional[Iterator[float]],
                  log, fail_on_error: bool = True, policy=None, clients=None,
@@ -54,16 +58,25 @@ class CallSite:
         self.caller_name = ""
         self.timeouts = None
         self.opened = log.opened
-        self._event_in = clock.event_in  # bound once: runs twice per hop with latency
+        # outlier detection is fixed when the service is built: a caller asks once here
+        self.observe = service.observe_result if service.outlier is not None else None
+        # a hop with latency is Clock.event_in inlined (twice per hop): these three are its state
+        self.env, self._queue, self._eid = clock.env, clock._queue, clock._eid
+        # the attempt is its own event in transit: shared callbacks, none made per hop
         self._to_service = (service.receive,)
+        self._to_caller = (self.call_class.on_reply,)  # on_reply takes the attempt alone
 
     def new_call(self, parent, request_id: int, deadline_s: float = INF) -> "Call":
         return self.call_class(self, parent, request_id, deadline_s)
 
     def send(self, att: Attempt) -> None:
+        """Register ``att`` open in the calls log, then :meth:`transmit` it."""
+        self.opened(att)
+        self.transmit(att)
+
+    def transmit(self, att: Attempt) -> None:
         """Deliver an attempt to the callee after one network hop (the edge's
         latency plus any injected latency; sampled inline, as in :meth:`reply`)."""
-        self.opened(att)
         latency, extra = self.latency, self.extra_latency
         if latency is None and extra is None:
             self.service.receive(att)
@@ -73,7 +86,8 @@ class CallSite:
             delay += next(extra)
         if delay > 0.0:
             att.callbacks = self._to_service
-            self._event_in(delay, att)
+            # Clock.event_in, inlined: SimPy's (time, NORMAL, event id, event) entry
+            heappush(self._queue, (self.env._now + delay, NORMAL, next(self._eid), att))
         else:
             self.service.receive(att)
 
@@ -87,8 +101,8 @@ class CallSite:
         if extra is not None:
             delay += next(extra)
         if delay > 0.0:
-            att.callbacks = (att.call.on_reply,)
-            self._event_in(delay, att)
+            att.callbacks = self._to_caller
+            heappush(self._queue, (self.env._now + delay, NORMAL, next(self._eid), att))  # event_in
         else:
             att.call.on_reply(att)
 
@@ -121,7 +135,7 @@ class Call:
         """Send the attempt over the network to the callee."""
         self.attempts = 1
         site = self.site
-        att = self.live = Attempt(self, 1, site.clock.env._now, INF)
+        att = self.live = Attempt(self, 1, site.env._now, INF)
         if site.latency is None and site.extra_latency is None:
             site.opened(att)  # CallSite.send without network delay, inlined (the M/M/c hot path)
             site.service.receive(att)
@@ -130,29 +144,51 @@ class Call:
 
     def respond(self, att: Attempt, status: int, reason: int) -> None:
         """The server side of ``att`` is over (served, rejected, failed)."""
+        site = self.site
         if att.caller_closed:
             # nobody waits: the row says what became of the work (a cancel or
             # a lost hedge set its own reason; a timeout left NONE)
             if att.reason == NONE:
                 att.reason = late_reason(status, reason)
-            self.site.log.close_server(att)
+            site.log.close_server(att)
             return
         att.status, att.reason = status, reason
-        self.site.log.close_server(att)  # the caller still waits: its close writes the row
-        self.site.reply(att)  # over the network, or straight to on_reply without latency
+        site.log.close_server(att)  # the caller still waits: its close writes the row
+        if site.latency is not None or site.extra_latency is not None:
+            site.reply(att)
+            return
+        # no network delay: on_reply(att), inlined (the M/M/c hot path; keep the two
+        # in step; ResilientCall has its own on_reply, hence its own respond)
+        site.log.close_caller(att, site.env._now)
+        if site.observe is not None and att.pod is not None:
+            site.observe(att.pod, status == OK)
+        self.status = status
+        self.reason = reason
+        self.done = True
+        self.live = None
+        self.parent.child_done(self)
 
-    def on_reply(self, att: Attempt) -> None:
-        """The answer to ``att`` reached the caller."""
+    @staticmethod
+    def on_reply(att: Attempt) -> None:
+        """The answer to ``att`` reached the caller (``att.call``).
+
+        A function of the attempt alone (a static method): an attempt coming
+        back over the network has it as its SimPy callback, one tuple per site
+        (``CallSite._to_caller``) instead of a bound method and a tuple per reply."""
         if att.caller_closed:
             return
-        site = self.site
-        site.log.close_caller(att, site.clock.env._now)
-        if site.service.outlier is not None and att.pod is not None:
-            site.service.observe_result(att.pod, att.status == OK)
-        self.status = att.status
-        self.reason = att.reason
-        self.done = True
-        self.parent.child_done(self)
+        call = att.call
+        site = call.site
+        site.log.close_caller(att, site.env._now)
+        if site.observe is not None and att.pod is not None:
+            site.observe(att.pod, att.status == OK)
+        call.status = att.status
+        call.reason = att.reason
+        call.done = True
+        # only cancel() reads ``live``, and not once done: dropping it breaks the
+        # call <-> attempt cycle, so both are freed at once rather than by the GC
+        call.live = None
+        call.parent.child_done(call)
 
     def cancel(self) -> None:
         """The caller's own work stopped: stop waiting (no propagation on a plain edge)."""
@@ -160,7 +196,7 @@ class Call:
             return
         self.done = True
         self.status, self.reason = TIMEOUT, CANCELLED
-        att = self.live
+        att, self.live = self.live, None
         if att is not None and not att.caller_closed:
             att.status, att.reason = TIMEOUT, CANCELLED
-            self.site.log.close_caller(att, self.site.clock.env._now)
+            self.site.log.close_caller(att, self.site.env._now)

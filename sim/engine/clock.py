@@ -1,5 +1,5 @@
-"""Cheap, cancellable callbacks on a SimPy environment: the only place the
-engine puts anything on SimPy's event queue.
+"""Cheap, cancellable callbacks on a SimPy environment: how the engine puts
+anything on SimPy's event queue.
 
 SimPy's queue holds any object with ``callbacks`` and ``_ok``
 (``Environment.schedule`` is public API). An :class:`Alarm` is such an object
@@ -14,9 +14,14 @@ Scheduling pushes ``(time, priority, event id, event)`` onto
 ``Environment._queue`` exactly as ``Environment.schedule`` does, with SimPy's
 own :data:`simpy.core.NORMAL` priority, but without its method call and
 keyword handling: it runs several times per request. That layout is SimPy
-4's, hence ``simpy>=4.1,<5`` in ``pyproject.toml``. Hot loops bind a method
-once (``self._event_in = clock.event_in``) rather than reaching into the
-queue themselves.
+4's, hence ``simpy>=4.1,<5`` in ``pyproject.toml``. Two hot spots push that
+same entry themselves instead of calling :meth:`Clock.event_in` /
+:meth:`Clock.wake_in` (one frame less, several times per request): a network
+hop (:meth:`.caller.CallSite.transmit` and :meth:`~.caller.CallSite.reply`)
+and a Go CPU re-arming its alarm after a completion
+(:meth:`.cpu.go.GoScheduler._on_alarm` and ``_arm``). Each keeps the clock's
+``_queue`` and ``_eid`` and says where it pushes; everything else goes
+through the clock.
 """
 from __future__ import annotations
 
@@ -86,6 +91,22 @@ class Clock:
         heappush(self._queue, (at, NORMAL, next(self._eid), alarm))
         return alarm
 
+    def wake_in(self, delay_s: float, callbacks: tuple, alarm: Optional[Alarm] = None) -> Alarm:
+        """:meth:`alarm_in` for an owner that keeps its ``callbacks`` tuple made
+        once, and may hand back ``alarm``, one of its alarms that has fired (so
+        is off SimPy's queue), to be scheduled again instead of a new one: the
+        pods' CPUs, whose completions would otherwise make an alarm, a bound
+        method and a tuple each. ``fn`` stays None (only :meth:`Alarm.cancel`
+        writes it)."""
+        if alarm is None:
+            alarm = Alarm()
+            alarm._ok = True
+            alarm.fn = alarm.arg = None
+        alarm.callbacks = callbacks
+        alarm.at = at = self.env._now + delay_s
+        heappush(self._queue, (at, NORMAL, next(self._eid), alarm))
+        return alarm
+
     def event_in(self, delay_s: float, event) -> None:
         """Schedule an object that is its own SimPy event: it has ``callbacks``
         (each called with the object) and ``_ok``. Attempts travel this way (an
@@ -114,18 +135,18 @@ class DeadlineQueue:
 
     Timeouts almost never fire: most attempts are answered first. Rather than
     one scheduled event per attempt, a call site keeps its attempts' deadlines
-    in a heap and a single alarm for the earliest one still ``alive``. Entries
-    that died (answered) are dropped lazily when they reach the top, so the
-    alarm fires about once per *expiring* deadline, not once per attempt.
-    ``expire(item)`` is called for each live item whose deadline has passed.
+    in a heap and a single alarm for the earliest one still waited for (its
+    caller has not closed: not ``item.caller_closed``). Entries that died
+    (answered) are dropped lazily when they reach the top, so the alarm fires
+    about once per *expiring* deadline, not once per attempt. ``expire(item)``
+    is called for each waited-for item whose deadline has passed.
     """
 
-    __slots__ = ("clock", "expire", "alive", "_heap", "_alarm", "_seq")
+    __slots__ = ("clock", "expire", "_heap", "_alarm", "_seq")
 
-    def __init__(self, clock: Clock, expire: Callable[[Any], None], alive: Callable[[Any], bool]):
+    def __init__(self, clock: Clock, expire: Callable[[Any], None]):
         self.clock = clock
         self.expire = expire
-        self.alive = alive
         self._heap: list = []
         self._alarm: Optional[Alarm] = None
         self._seq = 0
@@ -141,13 +162,14 @@ class DeadlineQueue:
 
     def _fire(self, _unused) -> None:
         self._alarm = None
-        heap, now, alive = self._heap, self.clock.env._now, self.alive
+        heap, now = self._heap, self.clock.env._now
         due = []
+        # ``caller_closed`` read in place, not through a callback: every entry is popped once
         while heap and heap[0][0] <= now:
             item = heappop(heap)[2]
-            if alive(item):
+            if not item.caller_closed:
                 due.append(item)
-        while heap and not alive(heap[0][2]):
+        while heap and heap[0][2].caller_closed:
             heappop(heap)
         if heap:
             self._alarm = self.clock.call_in(heap[0][0] - now, self._fire, None)

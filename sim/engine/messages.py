@@ -13,7 +13,7 @@ at the next step boundary; downstream calls it waits on are cancelled at once.
 """
 from __future__ import annotations
 
-from ..status import NONE, OK, UNFINISHED
+from ..status import DOWNSTREAM, ERROR, NONE, OK, UNFINISHED
 
 NAN = float("nan")
 INF = float("inf")
@@ -61,5 +61,11 @@ class Attempt:
                     if not sibling.done:
                         sibling.cancel()
                 self.pending = 0
-        if self.pending == 0:
-            self.program.children_done(self)
+        if self.pending == 0:  # Program.children_done, inlined (once per step of calls)
+            # every child is done: drop them, which breaks the attempt <-> call
+            # cycles (``call.parent``) so they are freed at once, not by the GC
+            self.children = None
+            if self.failed:
+                self.pod.finish(self, ERROR, DOWNSTREAM)
+            else:
+                self.program.proceed(self)

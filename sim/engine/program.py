@@ -36,15 +36,25 @@ class Program:
         att.step = 0
         att.pending = 0
         att.failed = False
-        self.proceed(att)
+        if att.halt:
+            halt(att)
+            return
+        # proceed, inlined from step 0 (once per request)
+        steps, count, i = self.steps, self.count, 0
+        while i < count:
+            att.step = i + 1
+            if steps[i](att):
+                return
+            i += 1
+        att.pod.finish(att, OK, NONE)
 
     def proceed(self, att) -> None:
         """Run steps until one is asynchronous or the plan is done."""
         if att.halt:
             halt(att)
             return
-        steps, i = self.steps, att.step
-        while i < self.count:
+        steps, count, i = self.steps, self.count, att.step
+        while i < count:
             att.step = i + 1
             if steps[i](att):
                 return
@@ -52,6 +62,8 @@ class Program:
         att.pod.finish(att, OK, NONE)
 
     def children_done(self, att) -> None:
+        """The downstream calls ``att`` waited on have ended (inlined in
+        :meth:`.messages.Attempt.child_done`: keep the two in step)."""
         if att.failed:
             att.pod.finish(att, ERROR, DOWNSTREAM)
         else:
@@ -78,8 +90,17 @@ class ComputeOnly(Program):
     def proceed(self, att) -> None:
         if att.halt:
             halt(att)
-        else:
-            att.pod.finish(att, OK, NONE)
+            return
+        # Pod.finish(att, OK, NONE), inlined (once per request; keep the two in step)
+        pod = att.pod
+        att.done_s = pod.env._now
+        pod.running.discard(att)
+        pod.busy -= 1
+        if pod.queue:
+            pod._dequeue()
+        att.call.respond(att, OK, NONE)
+        if pod.draining:
+            pod._check_drained()
 
 
 def halt(att) -> None:
@@ -145,7 +166,7 @@ def call_step(site) -> Step:
     def step(att) -> bool:
         att.pending = 1
         call = site.call_class(site, att, att.call.request_id, att.deadline_s)  # site.new_call, inlined
-        att.children = [call]
+        att.children = (call,)  # a tuple: cheaper than a list, and never changed
         call.start()
         return True
     return step
@@ -155,7 +176,9 @@ def parallel_step(sites) -> Step:
     """A fan-out: all calls at once; resume when all have ended."""
     def step(att) -> bool:
         att.pending = len(sites)
-        calls = [site.new_call(att, att.call.request_id, att.deadline_s) for site in sites]
+        request_id, deadline_s = att.call.request_id, att.deadline_s
+        calls = [site.call_class(site, att, request_id, deadline_s)  # site.new_call, inlined
+                 for site in sites]
         att.children = calls
         for call in calls:
             if att.server_closed or att.failed:

@@ -29,7 +29,7 @@ from __future__ import annotations
 from ..status import (BREAKER_OPEN, BUDGET_EXHAUSTED, BULKHEAD_FULL, CANCELLED, DEADLINE, ERROR,
                       HEDGE_LOST, NONE, OK, REJECTED, THROTTLED, TIMEOUT)
 from .bulkhead import FULL, WAIT
-from .caller import Call
+from .caller import Call, late_reason
 from .clock import DeadlineQueue
 from .messages import INF, Attempt
 from .program import cancel_work
@@ -42,10 +42,6 @@ def _expire(att: Attempt) -> None:
     att.call._on_timeout(att)
 
 
-def _waiting(att: Attempt) -> bool:
-    return not att.caller_closed
-
-
 class ResilientCall(Call):
     """A logical call with a policy: one or more attempts, then one outcome."""
 
@@ -54,7 +50,14 @@ class ResilientCall(Call):
                  "hedge_timer", "last_after_timeout")
 
     def __init__(self, site, parent, request_id: int, deadline_s: float):
-        super().__init__(site, parent, request_id, deadline_s)
+        # Call.__init__ inlined (one frame less per call; keep the two in step)
+        self.site = site
+        self.parent = parent
+        self.request_id = request_id
+        self.deadline_s = deadline_s
+        self.attempts = 0
+        self.done = False
+        self.live = None
         self.policy = site.policy
         self.breaker = self.budget = self.bulkhead = self.throttle = None
         self.outstanding = 0
@@ -69,17 +72,17 @@ class ResilientCall(Call):
     # ------------------------------------------------------------------ start
     def start(self) -> None:
         site, policy = self.site, self.policy
-        now = site.clock.env._now
         if policy.deadline_s is not None:
-            self.deadline_s = min(self.deadline_s, now + policy.deadline_s)
-        self.breaker, self.budget, self.bulkhead, self.throttle = \
-            site.clients.of(getattr(self.parent, "pod", None))
-        self._try(is_retry=False)
+            self.deadline_s = min(self.deadline_s, site.env._now + policy.deadline_s)
+        if policy.has_state:  # no breaker, budget, bulkhead or throttle: all four stay None
+            self.breaker, self.budget, self.bulkhead, self.throttle = \
+                site.clients.of(getattr(self.parent, "pod", None))
+        self._try(False)
 
-    def _try(self, *, is_retry: bool) -> None:
+    def _try(self, is_retry: bool) -> None:
         """Admit one attempt through throttle, breaker and bulkhead, then send it."""
         site = self.site
-        now = site.clock.env._now
+        now = site.env._now
         if now >= self.deadline_s:
             if is_retry and self.budget is not None:
                 self.budget.release_retry(now)
@@ -89,28 +92,30 @@ class ResilientCall(Call):
         att = Attempt(self, self.attempts, now, INF)
         att.is_retry = is_retry
         site.opened(att)  # open until both sides close (also while waiting for a bulkhead)
-        if self.throttle is not None and self.throttle.should_reject(now, next(site.uniforms)):
-            self._refused(att, THROTTLED, NONE)
-            return
-        if self.breaker is not None and not self.breaker.try_acquire(now):
-            self._refused(att, BREAKER_OPEN, NONE)
-            return
-        if self.bulkhead is not None:
-            admission = self.bulkhead.try_enter()
-            if admission == WAIT:
-                self._wait_for_bulkhead(att)
+        if self.policy.gated:  # an edge without throttle, breaker or bulkhead skips all three
+            if self.throttle is not None and self.throttle.should_reject(now, next(site.uniforms)):
+                self._refused(att, THROTTLED, NONE)
                 return
-            if admission == FULL:
-                if self.breaker is not None:  # the breaker wraps the bulkhead: BulkheadFullException is a failure
-                    self.breaker.on_result(now, duration_s=0.0, ok=False)
-                self._refused(att, REJECTED, BULKHEAD_FULL)
+            if self.breaker is not None and not self.breaker.try_acquire(now):
+                self._refused(att, BREAKER_OPEN, NONE)
                 return
+            if self.bulkhead is not None:
+                admission = self.bulkhead.try_enter()
+                if admission == WAIT:
+                    self._wait_for_bulkhead(att)
+                    return
+                if admission == FULL:
+                    # the breaker wraps the bulkhead: BulkheadFullException is a failure
+                    if self.breaker is not None:
+                        self.breaker.on_result(now, duration_s=0.0, ok=False)
+                    self._refused(att, REJECTED, BULKHEAD_FULL)
+                    return
         self._send(att)
 
     def _refused(self, att: Attempt, status: int, reason: int) -> None:
         """The attempt never left the caller: both sides close now."""
         site = self.site
-        now = site.clock.env._now
+        now = site.env._now
         att.status, att.reason = status, reason
         site.log.close_unsent(att, now)
         if att.is_retry and self.budget is not None:
@@ -131,7 +136,7 @@ class ResilientCall(Call):
             bulkhead.waiters.remove(att)
             bulkhead.give_up()
             if self.breaker is not None:
-                self.breaker.on_result(self.site.clock.env._now, duration_s=0.0, ok=False)
+                self.breaker.on_result(self.site.env._now, duration_s=0.0, ok=False)
             if self.done:
                 return
             self._refused(att, REJECTED, BULKHEAD_FULL)
@@ -151,17 +156,17 @@ class ResilientCall(Call):
 
     def _send(self, att: Attempt) -> None:
         site, policy = self.site, self.policy
-        clock = site.clock
-        now = clock.env._now  # att.sent_s stays when the attempt began (bulkhead wait included)
+        now = site.env._now  # att.sent_s stays when the attempt began (bulkhead wait included)
         deadline = self.deadline_s
-        if policy.timeout_s is not None and now + policy.timeout_s < deadline:
-            deadline = now + policy.timeout_s
+        timeout = policy.timeout_s
+        if timeout is not None and now + timeout < deadline:
+            deadline = now + timeout
         if policy.propagate:
             att.deadline_s = deadline
         if deadline < INF:
             timeouts = site.timeouts
             if timeouts is None:
-                timeouts = site.timeouts = DeadlineQueue(clock, _expire, _waiting)
+                timeouts = site.timeouts = DeadlineQueue(site.clock, _expire)
             timeouts.add(deadline, att)
         if self.budget is not None:
             self.budget.on_attempt_sent(now, att.is_retry)
@@ -170,38 +175,60 @@ class ResilientCall(Call):
         hedge = policy.hedge
         if hedge is not None and self.hedge_timer is None and self.hedges < hedge.max \
                 and self.attempts < policy.max_attempts:
-            self.hedge_timer = clock.call_in(hedge.delay, self._hedge, None)
-        site.send(att)
+            self.hedge_timer = site.clock.call_in(hedge.delay, self._hedge, None)
+        site.transmit(att)  # CallSite.send without its ``opened``: _try registered the attempt
 
     def _hedge(self, _unused) -> None:
         """No answer after the hedging delay: send another attempt alongside."""
         self.hedge_timer = None
         if self.done or not self.outstanding or self.attempts >= self.policy.max_attempts:
             return  # answered, or between attempts (a retry back-off is pending)
-        now = self.site.clock.env._now
+        now = self.site.env._now
         if self.budget is not None and not self.budget.try_acquire_retry(now, after_timeout=False):
             return  # hedges spend the retry budget too (gRFC A6 throttles hedges)
         self.hedges += 1
-        self._try(is_retry=True)
+        self._try(True)
 
     # ------------------------------------------------------------ answers
-    def on_reply(self, att: Attempt) -> None:
+    def respond(self, att: Attempt, status: int, reason: int) -> None:
+        """The server side of ``att`` is over: :meth:`.caller.Call.respond`,
+        answering through this class's :meth:`on_reply`."""
+        site = self.site
+        if att.caller_closed:
+            if att.reason == NONE:  # see Call.respond
+                att.reason = late_reason(status, reason)
+            site.log.close_server(att)
+            return
+        att.status, att.reason = status, reason
+        site.log.close_server(att)  # the caller still waits: its close writes the row
+        if site.latency is None and site.extra_latency is None:
+            self.on_reply(att)  # CallSite.reply without network delay, inlined (one frame less)
+        else:
+            site.reply(att)
+
+    @staticmethod
+    def on_reply(att: Attempt) -> None:
+        """The answer to ``att`` reached its call (``att.call``; a function of
+        the attempt alone, as :meth:`.caller.Call.on_reply`)."""
         if att.caller_closed:
             return
-        self.outstanding -= 1  # _close_caller, inlined (once per attempt)
-        self.attempts_live.remove(att)
-        site = self.site
-        site.log.close_caller(att, site.clock.env._now)  # the server closed first: writes the row
+        call = att.call
+        call.outstanding -= 1  # _close_caller, inlined (once per attempt)
+        live = call.attempts_live
+        live.remove(att)
+        site = call.site
+        site.log.close_caller(att, site.env._now)  # the server closed first: writes the row
         status = att.status
-        if status == OK:
-            if not self.done:  # settle the success before freeing the bulkhead permit,
-                if self.attempts_live:  # which may start a waiting hedge
-                    self._abandon_others(HEDGE_LOST)
-                self._end(OK, NONE)
-            self._account(att, status)
-        else:
-            self._account(att, status)
-            self._after_failure(att, status)
+        if status == OK and not call.done:  # settle the success before freeing the
+            if live:  # bulkhead permit, which may start a waiting hedge
+                call._abandon_others(HEDGE_LOST)
+            call._end(OK, NONE)
+        if call.policy.has_state:
+            call._account(att, status)
+        elif site.observe is not None and att.pod is not None:  # all _account does then
+            site.observe(att.pod, status == OK)
+        if status != OK:
+            call._after_failure(att, status)
 
     def _on_timeout(self, att: Attempt) -> None:
         if att.caller_closed:
@@ -218,24 +245,27 @@ class ResilientCall(Call):
         self.outstanding -= 1
         self.attempts_live.remove(att)
         site = self.site
-        site.log.close_caller(att, site.clock.env._now)
+        site.log.close_caller(att, site.env._now)
 
     def _account(self, att: Attempt, status: int) -> None:
         """Tell every policy how a sent attempt ended (``CANCELLED``: abandoned)."""
-        now = self.site.clock.env._now
-        if self.budget is not None:
-            self.budget.on_attempt_done(now, att.is_retry, OUTCOME.get(status, "cancelled"))
-        if self.bulkhead is not None:
-            self._release_bulkhead()
-        if status == CANCELLED:
+        site = self.site
+        if self.policy.has_state:  # an edge with none of the four skips to outlier detection
+            now = site.env._now
+            if self.budget is not None:
+                self.budget.on_attempt_done(now, att.is_retry, OUTCOME.get(status, "cancelled"))
+            if self.bulkhead is not None:
+                self._release_bulkhead()
+            if status == CANCELLED:
+                return
+            if self.breaker is not None:
+                self.breaker.on_result(now, now - att.sent_s, status == OK)
+            if self.throttle is not None and status in (OK, ERROR):
+                self.throttle.on_accepted(now)
+        elif status == CANCELLED:
             return
-        if self.breaker is not None:
-            self.breaker.on_result(now, now - att.sent_s, status == OK)
-        if self.throttle is not None and status in (OK, ERROR):
-            self.throttle.on_accepted(now)
-        pod = att.pod
-        if pod is not None and self.site.service.outlier is not None:
-            self.site.service.observe_result(pod, status == OK)
+        if site.observe is not None and att.pod is not None:
+            site.observe(att.pod, status == OK)
 
     def _abandon_others(self, reason: int) -> None:
         """Stop waiting for the other attempts (hedges that lost, or a cancelled call)."""
@@ -274,11 +304,11 @@ class ResilientCall(Call):
         elif delay > 0.0:
             self.timer = clock.call_in(delay, self._retry, None)
         else:
-            self._try(is_retry=True)
+            self._try(True)
 
     def _retry(self, _unused) -> None:
         self.timer = None
-        self._try(is_retry=True)
+        self._try(True)
 
     def _deadline_passed(self, _unused) -> None:
         self.timer = None
@@ -299,7 +329,7 @@ class ResilientCall(Call):
                 bulkhead.waiters.remove(att)
                 bulkhead.give_up()
             att.status, att.reason = TIMEOUT, CANCELLED
-            site.log.close_unsent(att, site.clock.env._now)
+            site.log.close_unsent(att, site.env._now)
 
     def _end(self, status: int, reason: int) -> None:
         if self.bulkhead is not None:
@@ -308,7 +338,7 @@ class ResilientCall(Call):
         if self.timer is not None or self.hedge_timer is not None:
             self._cancel_timers()
         if self.budget is not None:
-            self.budget.on_call_done(self.site.clock.env._now, status == OK, self.retries,
+            self.budget.on_call_done(self.site.env._now, status == OK, self.retries,
                                      self.last_after_timeout)
         self.status, self.reason = status, reason
         self.parent.child_done(self)
@@ -323,7 +353,7 @@ class ResilientCall(Call):
             self._abandon_others(CANCELLED)
         self._drop_waiters()
         if self.budget is not None:
-            self.budget.on_call_done(self.site.clock.env._now, ok=False, retries=self.retries,
+            self.budget.on_call_done(self.site.env._now, ok=False, retries=self.retries,
                                      last_retry_after_timeout=self.last_after_timeout)
         self.status, self.reason = TIMEOUT, CANCELLED
 

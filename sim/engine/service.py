@@ -23,11 +23,17 @@ from .program import Program
 class Service:
     """Pods of one service and the routing of requests to them."""
 
+    # slots: receive and admit_from_queue read several attributes per request
+    __slots__ = ("index", "name", "spec", "clock", "env", "events", "pods", "endpoints",
+                 "routable", "lb", "_work", "cpu_setup", "program", "desired_replicas",
+                 "retired_cpu_s", "max_queue_time_s", "replicaset", "edges", "outlier")
+
     def __init__(self, index: int, name: str, spec, clock: Clock, streams, events):
         self.index = index
         self.name = name
         self.spec = spec
         self.clock = clock
+        self.env = clock.env  # ``env._now``: one hop less than ``clock.env`` per request
         self.events = events
         self.pods: list[Pod] = []
         self.endpoints: list[Pod] = []
@@ -53,7 +59,7 @@ class Service:
     # -------------------------------------------------------------- routing
     def receive(self, att) -> None:
         """An attempt arrives from the network."""
-        att.arrived_s = self.clock.env._now
+        att.arrived_s = self.env._now
         att.work_s = next(self._work)
         att.program = self.program
         if att.halt:  # its caller gave up while it travelled (propagated)
@@ -77,7 +83,7 @@ class Service:
         if att.halt:
             att.call.respond(att, TIMEOUT, CANCELLED)
             return False
-        now = self.clock.env._now
+        now = self.env._now
         if now >= att.deadline_s:
             att.call.respond(att, TIMEOUT, DEADLINE)
             return False

@@ -83,25 +83,28 @@ class BreakerMetrics:
 class _CountWindow:
     """The last ``size`` outcomes, with running totals (``FixedSizeSlidingWindowMetrics``)."""
 
+    ages = False  # move_to does nothing: CircuitBreaker.advance need not call it
+
     def __init__(self, size: int):
         self._outcomes: deque[tuple[bool, bool]] = deque()
         self._size = size
         self.calls = self.failed = self.slow = 0
 
     def record(self, now_s: float, failed: bool, slow: bool) -> None:
-        if len(self._outcomes) == self._size:
-            old_failed, old_slow = self._outcomes.popleft()
-            self._add(old_failed, old_slow, -1)
-        self._outcomes.append((failed, slow))
-        self._add(failed, slow, +1)
+        # running totals updated in place, no helper call: once per call through a breaker
+        outcomes = self._outcomes
+        if len(outcomes) == self._size:
+            old_failed, old_slow = outcomes.popleft()
+            self.calls -= 1
+            self.failed -= old_failed
+            self.slow -= old_slow
+        outcomes.append((failed, slow))
+        self.calls += 1
+        self.failed += failed
+        self.slow += slow
 
     def move_to(self, now_s: float) -> None:
         """Count windows do not age."""
-
-    def _add(self, failed: bool, slow: bool, sign: int) -> None:
-        self.calls += sign
-        self.failed += sign * failed
-        self.slow += sign * slow
 
 
 class _TimeWindow:
@@ -111,6 +114,8 @@ class _TimeWindow:
     holds seconds ``floor(now_s) - size_s + 1 .. floor(now_s)``. A bucket
     leaving the window is subtracted from the totals (subtract-on-evict).
     """
+
+    ages = True
 
     def __init__(self, size_s: int):
         self._buckets: deque[list[int]] = deque()  # [epoch_second, calls, failed, slow]
@@ -280,7 +285,9 @@ class CircuitBreaker:
         if self._state == CLOSED:  # no timer transition from CLOSED: just age the window
             if now_s > self._now_s:
                 self._now_s = now_s
-                self._metrics.window.move_to(now_s)
+                window = self._metrics.window
+                if window.ages:  # a count window does not: skip its no-op call
+                    window.move_to(now_s)
             return
         due_s = self.next_deadline_s
         while due_s is not None and due_s <= now_s:

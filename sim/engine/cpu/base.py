@@ -7,8 +7,10 @@ class CpuDiscipline:
     """Base of :class:`~sim.engine.cpu.go.GoScheduler` and
     :class:`~sim.engine.cpu.ps.ProcessorSharing`.
 
-    A subclass keeps ``clock``, ``cores``, ``used_s`` and ``_alarm`` (its one
-    pending completion alarm, or None) and implements ``_on_alarm``, ``_advance(now)``
+    A subclass keeps ``clock``, ``cores``, ``used_s``, ``_alarm`` (its one
+    pending completion alarm, or None), ``_wake`` (``(self._on_alarm,)``, the
+    alarms' callbacks) and ``_spare`` (an alarm that fired, to reuse, or None;
+    see :meth:`~sim.engine.clock.Clock.wake_in`) and implements ``_on_alarm``, ``_advance(now)``
     (bring time and accounting up to ``now``) and ``_arm(now)`` (make sure an
     alarm fires no later than its next event).
     """
@@ -22,7 +24,8 @@ class CpuDiscipline:
         if alarm is None or due < alarm.at:
             if alarm is not None:
                 alarm.cancel()
-            self._alarm = self.clock.alarm_in(due - now, self._on_alarm)
+            self._alarm = self.clock.wake_in(due - now, self._wake, self._spare)
+            self._spare = None
 
     def _drop_alarm(self) -> None:
         """Cancel the pending alarm, if any."""

@@ -41,6 +41,8 @@ from collections import deque
 from heapq import heapify, heappop, heappush
 from typing import Optional
 
+from simpy.core import NORMAL
+
 from ..clock import Alarm, Clock
 from .base import CpuDiscipline
 
@@ -56,7 +58,7 @@ class GoScheduler(CpuDiscipline):
 
     __slots__ = ("clock", "cores", "procs", "quantum_s", "slowdown", "cfs", "used_s",
                  "computing", "_running", "_runq", "_vtime", "_etime", "_t_last", "_alarm",
-                 "_seq")
+                 "_seq", "_env", "_wake", "_spare", "_queue", "_eid")
 
     def __init__(self, clock: Clock, cores: float, procs: int, quantum_s: float = 0.010,
                  cfs=None):
@@ -79,6 +81,9 @@ class GoScheduler(CpuDiscipline):
         self._t_last = clock.env.now
         self._alarm: Optional[Alarm] = None
         self._seq = 0
+        self._env, self._queue, self._eid = clock.env, clock._queue, clock._eid
+        self._wake = (self._on_alarm,)  # the alarms' callbacks, made once (Clock.wake_in)
+        self._spare: Optional[Alarm] = None  # an alarm that fired, to schedule again
 
     # --------------------------------------------------------------- time
     def _advance(self, now: float) -> None:
@@ -124,27 +129,51 @@ class GoScheduler(CpuDiscipline):
             due = self.cfs.finish_time(now, first, m if m <= cores else cores)
         else:
             due = now + first
-        self._alarm_by(now, due)
+        # _alarm_by(now, due), inlined: once per event while goroutines wait
+        alarm = self._alarm
+        if alarm is None or due < alarm.at:
+            if alarm is not None:
+                alarm.cancel()
+            spare = self._spare
+            if spare is None:
+                self._alarm = self.clock.wake_in(due - now, self._wake)
+            else:  # Clock.wake_in(due - now, self._wake, spare), inlined (after a completion)
+                self._spare = None
+                spare.callbacks = self._wake
+                spare.at = at = now + (due - now)
+                heappush(self._queue, (at, NORMAL, next(self._eid), spare))
+                self._alarm = spare
 
     # ------------------------------------------------------------ requests
     def compute(self, att, work_s: float, then=None) -> None:
         """Serve ``work_s`` core-seconds for ``att`` as one goroutine; then
         ``then.proceed(att)`` (``then`` defaults to ``att.program``).
         ``att.cpu_seq`` is nonzero until the work is done."""
-        now = self.clock.env._now
+        now = self._env._now
         running = self._running
-        if running:
-            self._advance(now)
-        else:
-            self._t_last = now
+        m = len(running)
+        if m:  # _advance(now), inlined: this runs once per request (hot path)
+            t_last, cores = self._t_last, self.cores
+            dt = now - t_last
+            if self.cfs is not None:
+                dt = self.cfs.run(t_last, now, m if m <= cores else cores)
+            self._etime += dt
+            if m <= cores:
+                self._vtime += dt
+                self.used_s += dt * m
+            else:
+                self._vtime += dt * cores / m
+                self.used_s += dt * cores
+        self._t_last = now
         self._seq = seq = self._seq + 1
         att.cpu_seq = seq
         work_s *= self.slowdown
         self.computing += 1
-        if len(running) < self.procs:
+        if m < self.procs:
             heappush(running, (self._vtime + work_s, seq, self._etime + self.quantum_s, att,
                                att.program if then is None else then))
-            m, cores = len(running), self.cores
+            m += 1
+            cores = self.cores
             # A newcomer only slows the others (when m > cores): the pending
             # alarm may fire early, never late; only its own end can be earlier.
             due = now + (work_s if m <= cores else work_s * m / cores)
@@ -155,18 +184,33 @@ class GoScheduler(CpuDiscipline):
             if alarm is None or due < alarm.at:
                 if alarm is not None:
                     alarm.cancel()
-                self._alarm = self.clock.alarm_in(due - now, self._on_alarm)
+                self._alarm = self.clock.wake_in(due - now, self._wake, self._spare)
+                self._spare = None
         else:
             runq = self._runq
             runq.append((work_s, seq, att, att.program if then is None else then))
             if len(runq) == 1:
                 self._arm(now)  # preemption now matters
 
-    def _on_alarm(self, _unused) -> None:
-        now = self.clock.env._now
+    def _on_alarm(self, fired: Alarm) -> None:
+        now = self._env._now
         self._alarm = None
-        self._advance(now)
+        self._spare = fired  # off SimPy's queue now: the next alarm reuses it
         running, runq = self._running, self._runq
+        m = len(running)
+        if m:  # _advance(now), inlined (once per completion)
+            t_last, cores = self._t_last, self.cores
+            dt = now - t_last
+            if self.cfs is not None:
+                dt = self.cfs.run(t_last, now, m if m <= cores else cores)
+            self._etime += dt
+            if m <= cores:
+                self._vtime += dt
+                self.used_s += dt * m
+            else:
+                self._vtime += dt * cores / m
+                self.used_s += dt * cores
+        self._t_last = now
         limit = self._vtime + _EPS
         finished = None
         while running and running[0][0] <= limit:
@@ -201,7 +245,12 @@ class GoScheduler(CpuDiscipline):
                 delay = 0.0
             if self.cfs is not None:
                 delay = self.cfs.finish_time(now, delay, m if m <= cores else cores) - now
-            self._alarm = self.clock.alarm_in(delay, self._on_alarm)
+            # Clock.wake_in(delay, self._wake, fired), inlined: once per completion
+            fired.callbacks = self._wake
+            fired.at = at = now + delay
+            heappush(self._queue, (at, NORMAL, next(self._eid), fired))
+            self._alarm = fired
+            self._spare = None
         if finished is None:
             return
         if type(finished) is list:

@@ -34,7 +34,7 @@ class ProcessorSharing(CpuDiscipline):
     """Processor-shared CPU of one pod (see the module docstring)."""
 
     __slots__ = ("clock", "cores", "slowdown", "cfs", "used_s", "computing",
-                 "_heap", "_vtime", "_t_last", "_alarm", "_seq")
+                 "_heap", "_vtime", "_t_last", "_alarm", "_seq", "_env", "_wake", "_spare")
 
     def __init__(self, clock: Clock, cores: float, cfs=None):
         self.clock = clock
@@ -48,6 +48,9 @@ class ProcessorSharing(CpuDiscipline):
         self._t_last = clock.env.now
         self._alarm: Optional[Alarm] = None
         self._seq = 0
+        self._env = clock.env
+        self._wake = (self._on_alarm,)  # the alarms' callbacks, made once (Clock.wake_in)
+        self._spare: Optional[Alarm] = None  # an alarm that fired, to schedule again
 
     def _advance(self, now: float) -> None:
         n = self.computing
@@ -73,10 +76,21 @@ class ProcessorSharing(CpuDiscipline):
         """Serve ``work_s`` core-seconds for ``att``; then ``then.proceed(att)``
         (``then`` defaults to ``att.program``). ``att.cpu_seq`` is nonzero
         until the work is done."""
-        now = self.clock.env._now
-        self._advance(now)
+        now = self._env._now
         n = self.computing
         cores = self.cores
+        if n:  # _advance(now), inlined: this runs once per request (hot path)
+            t_last = self._t_last
+            dt = now - t_last
+            if self.cfs is not None:
+                dt = self.cfs.run(t_last, now, n if n <= cores else cores)
+            if n <= cores:
+                self._vtime += dt
+                self.used_s += dt * n
+            else:
+                self._vtime += dt * cores / n
+                self.used_s += dt * cores
+        self._t_last = now
         self._seq = seq = self._seq + 1
         att.cpu_seq = seq
         work_s *= self.slowdown
@@ -92,7 +106,8 @@ class ProcessorSharing(CpuDiscipline):
         if alarm is None or due < alarm.at:
             if alarm is not None:
                 alarm.cancel()
-            self._alarm = self.clock.alarm_in(due - now, self._on_alarm)
+            self._alarm = self.clock.wake_in(due - now, self._wake, self._spare)
+            self._spare = None
 
     def _arm(self, now: float) -> None:
         """Make sure an alarm fires no later than the next completion."""
@@ -109,11 +124,23 @@ class ProcessorSharing(CpuDiscipline):
             due = self._wall(now, due - now, n)
         self._alarm_by(now, due)
 
-    def _on_alarm(self, _unused) -> None:
-        now = self.clock.env._now
+    def _on_alarm(self, fired: Alarm) -> None:
+        now = self._env._now
         self._alarm = None
-        self._advance(now)
+        self._spare = fired  # off SimPy's queue now: the next alarm reuses it
         n, cores = self.computing, self.cores
+        if n:  # _advance(now), inlined (once per completion)
+            t_last = self._t_last
+            dt = now - t_last
+            if self.cfs is not None:
+                dt = self.cfs.run(t_last, now, n if n <= cores else cores)
+            if n <= cores:
+                self._vtime += dt
+                self.used_s += dt * n
+            else:
+                self._vtime += dt * cores / n
+                self.used_s += dt * cores
+        self._t_last = now
         heap, limit = self._heap, self._vtime + _EPS_WORK
         finished = None
         while heap and heap[0][0] <= limit:
@@ -137,7 +164,8 @@ class ProcessorSharing(CpuDiscipline):
             delay = lag / rate if lag > 0.0 else 0.0
             if self.cfs is not None:
                 delay = self._wall(now, delay, n) - now
-            self._alarm = self.clock.alarm_in(delay, self._on_alarm)
+            self._alarm = self.clock.wake_in(delay, self._wake, fired)
+            self._spare = None
         if finished is None:
             return
         if type(finished) is list:
