@@ -5,7 +5,6 @@ arrays. Memory per record: a request 29 bytes; an attempt on a hop 66 bytes.
 """
 from __future__ import annotations
 
-import sys
 from array import array
 from typing import Callable, Iterable, Optional
 
@@ -83,26 +82,29 @@ class CallLog:
     row, so a row is written exactly once, with the caller's view of the
     status. Attempts still open when the run ends are flushed with status
     ``unfinished`` (:meth:`flush_open`).
+
+    A row is three ``extend`` calls: the request id rides with the times as a
+    double (exact below 2**53) and the buffers are bound once. At ``record:
+    summary`` and ``sample`` the rows are handed over in chunks
+    (:meth:`hand_over`); the request stream checks the size once a request,
+    not here once a row (:class:`sim.record.request_stream.RequestStream`).
     """
 
-    __slots__ = ("ids", "ints", "times", "codes", "_open", "opened", "_chunk_rows", "_sink")
+    __slots__ = ("ints", "times", "codes", "_ints", "_times", "_codes", "_open", "opened", "_sink")
 
     TIME_COLUMNS = ("sent_s", "arrived_s", "started_s", "done_s", "ended_s")
 
-    def __init__(self, chunk_rows: Optional[int] = None,
-                 sink: Optional[Callable[[dict], None]] = None):
-        """``chunk_rows`` and ``sink``: hand every ``chunk_rows`` rows to
-        ``sink`` (as :meth:`to_numpy` gives them) and drop them (``record:
-        summary`` and ``sample``); without them, every row is kept (``full``)."""
-        self.ids = array("q")
+    def __init__(self, sink: Optional[Callable[[dict], None]] = None):
+        """``sink``: where :meth:`hand_over` gives the rows (``record: summary``
+        and ``sample``); without one every row is kept (``full``)."""
         self.ints = ColumnGroup("i", ("caller", "service", "attempt", "pod"))
-        self.times = ColumnGroup("d", self.TIME_COLUMNS)
+        self.times = ColumnGroup("d", ("request_id", *self.TIME_COLUMNS))
         self.codes = ColumnGroup("b", ("status", "reason"))
+        self._ints, self._times, self._codes = self.ints.buffer, self.times.buffer, self.codes.buffer
         self._open: dict = {}
         self.opened = self._open.setdefault
         """Register an open attempt (``dict.setdefault``, bound once; the dict keeps
         insertion order, so attempts still open at the end flush deterministically)."""
-        self._chunk_rows = chunk_rows if chunk_rows is not None else sys.maxsize
         self._sink = sink
 
     def close_caller(self, att, ended_s: float) -> None:
@@ -117,14 +119,11 @@ class CallLog:
             self._open.pop(att, None)
             call, pod = att.call, att.pod
             site = call.site
-            self.ids.append(call.request_id)
-            self.ints.buffer.extend((site.caller_index, site.service_index, att.no,
-                                     pod.id if pod is not None else NO_POD))
-            self.times.buffer.extend((att.sent_s, att.arrived_s, att.started_s, att.done_s,
-                                      att.ended_s))
-            self.codes.buffer.extend((att.status, att.reason))
-            if len(self.ids) >= self._chunk_rows:
-                self.hand_over()
+            self._ints.extend((site.caller_index, site.service_index, att.no,
+                               pod.id if pod is not None else NO_POD))
+            self._times.extend((call.request_id, att.sent_s, att.arrived_s, att.started_s,
+                                att.done_s, ended_s))
+            self._codes.extend((att.status, att.reason))
 
     def close_server(self, att) -> None:
         """The server side of ``att`` is over (its status and reason are set).
@@ -151,20 +150,18 @@ class CallLog:
         self._open.pop(att, None)
         call, pod = att.call, att.pod
         site = call.site
-        self.ids.append(call.request_id)
-        self.ints.buffer.extend((site.caller_index, site.service_index, att.no,
-                                 pod.id if pod is not None else NO_POD))
-        self.times.buffer.extend((att.sent_s, att.arrived_s, att.started_s, att.done_s, att.ended_s))
-        self.codes.buffer.extend((att.status, att.reason))
-        if len(self.ids) >= self._chunk_rows:
-            self.hand_over()
+        self._ints.extend((site.caller_index, site.service_index, att.no,
+                           pod.id if pod is not None else NO_POD))
+        self._times.extend((call.request_id, att.sent_s, att.arrived_s, att.started_s, att.done_s,
+                            att.ended_s))
+        self._codes.extend((att.status, att.reason))
 
     def hand_over(self) -> None:
         """Give the rows written so far to the sink and drop them (no sink: keep them)."""
-        if self._sink is None or not len(self.ids):
+        if self._sink is None or not len(self._codes):
             return
         chunk = self.to_numpy()
-        for column in (self.ids, self.ints.buffer, self.times.buffer, self.codes.buffer):
+        for column in (self._ints, self._times, self._codes):
             del column[:]
         self._sink(chunk)
 
@@ -178,17 +175,18 @@ class CallLog:
         return len(pending)
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return len(self._codes) // 2
 
     @property
     def nbytes(self) -> int:
-        return len(self.ids) * 8 + self.ints.nbytes + self.times.nbytes + self.codes.nbytes
+        return self.ints.nbytes + self.times.nbytes + self.codes.nbytes
 
     def to_numpy(self) -> dict[str, np.ndarray]:
-        out = {"request_id": np.frombuffer(self.ids, dtype=np.int64).copy() if len(self.ids)
-               else np.empty(0, dtype=np.int64)}
-        for group in (self.ints, self.times, self.codes):
-            out.update(group.to_numpy())
+        times = self.times.to_numpy()
+        out = {"request_id": times.pop("request_id").astype(np.int64)}
+        out.update(self.ints.to_numpy())
+        out.update(times)
+        out.update(self.codes.to_numpy())
         return out
 
 

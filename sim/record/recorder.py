@@ -134,8 +134,8 @@ class Recorder:
             self.requests = RequestLog()
             self.calls = CallLog()
         else:
-            self.requests = RequestStream(CHUNK_ROWS, self._take_requests)
-            self.calls = CallLog(CHUNK_ROWS, self._take_calls)
+            self.calls = CallLog(self._take_calls)
+            self.requests = RequestStream(CHUNK_ROWS, self._take_requests, self.calls)
             if self.level == "sample":
                 self.sample = RowSample(record.one_in, self.requests.in_flight_ids)
 

@@ -17,20 +17,28 @@ import numpy as np
 
 from ..status import UNFINISHED
 from .columns import ColumnGroup
+from .logs import CallLog
 
 
 class RequestStream:
     """Requests in flight, and the ended ones not yet handed to the sink."""
 
-    __slots__ = ("_next", "_open", "ints", "times", "_chunk_rows", "_sink")
+    __slots__ = ("_next", "_open", "ints", "times", "_chunk_values", "_sink", "_calls",
+                 "_call_codes", "_call_values")
 
-    def __init__(self, chunk_rows: int, sink: Callable[[dict], None]):
+    def __init__(self, chunk_rows: int, sink: Callable[[dict], None], calls: CallLog):
+        """Every ``chunk_rows`` ended requests go to ``sink``. ``calls``: the
+        call log whose rows are handed over too once it holds ``chunk_rows``
+        (checked here, once a request, rather than there, once a row)."""
         self._next = 0
         self._open: dict[int, tuple[float, int]] = {}
         self.ints = ColumnGroup("q", ("request_id", "status", "attempts", "workload"))
         self.times = ColumnGroup("d", ("arrival_s", "end_s"))
-        self._chunk_rows = chunk_rows
+        self._chunk_values = 2 * chunk_rows
         self._sink = sink
+        self._calls = calls
+        self._call_codes = calls.codes.buffer  # two values a row
+        self._call_values = 2 * chunk_rows
 
     def arrive(self, workload: int, now: float) -> int:
         """Register an arrival; return its request id (dense, from 0)."""
@@ -44,8 +52,10 @@ class RequestStream:
         arrival = self._open.pop(rid)[0]
         self.ints.buffer.extend((rid, status, attempts if attempts < 65535 else 65535, workload))
         self.times.buffer.extend((arrival, now))
-        if len(self.ints.buffer) >= self._chunk_rows * 4:
+        if len(self.times.buffer) >= self._chunk_values:
             self.hand_over()
+        if len(self._call_codes) >= self._call_values:
+            self._calls.hand_over()
         return arrival
 
     def __len__(self) -> int:
