@@ -16,7 +16,8 @@ callback on SimPy's event queue, scheduled through :mod:`.clock`):
    :meth:`~.resilience.ResilientCall._send` arms the attempt's timeout in the
    site's :class:`.clock.DeadlineQueue`. The attempt (:class:`.messages.Attempt`)
    is registered open in the calls log.
-3. **Network** — :meth:`.caller.CallSite.send` carries the attempt one hop
+3. **Network** — :meth:`.caller.CallSite.send` (or, for a resilient call,
+   :meth:`~.caller.CallSite.transmit`) carries the attempt one hop
    (the edge's latency plus any injected by :mod:`.faults`).
 4. **Load balancer** — :meth:`.service.Service.receive` draws the request's
    CPU work and routes it over the Ready, non-ejected endpoints with the
@@ -35,7 +36,8 @@ callback on SimPy's event queue, scheduled through :mod:`.clock`):
    downstream calls, which go round this same path from step 2; their
    results come back to :meth:`.messages.Attempt.child_done`.
 7. **Response** — :meth:`.pod.Pod.finish` frees the worker and calls
-   :meth:`.caller.Call.respond`, which closes the attempt's server side and
+   :meth:`.caller.Call.respond` (:meth:`.resilience.ResilientCall.respond`
+   for a resilient call), which closes the attempt's server side and
    sends the answer back over the network (:meth:`.caller.CallSite.reply`).
 8. **Caller's outcome** — :meth:`.resilience.ResilientCall.on_reply` (or
    :meth:`.caller.Call.on_reply`) closes the caller's side and tells the
