@@ -221,3 +221,17 @@ def test_latency_names_what_it_does_not_know(runs):
         runs["summary"].latency(window="clam")
     with pytest.raises(ValueError, match="which must be one of"):
         runs["summary"].latency("p99")
+
+
+def test_sketched_quantiles_move_with_the_data_inside_a_bucket():
+    """Replications whose p99 differ by 0.3 % (less than a bucket) must not
+    read the same value: a sweep's confidence interval would collapse to ± 0."""
+    values = np.random.default_rng(5).lognormal(0.4, 0.3, 100_000)
+    ratios = []
+    for shift in (1.001, 1.003, 1.006):
+        base, moved = Sketch(), Sketch()
+        base.add(values)
+        moved.add(values * shift)
+        ratios.append(moved.quantiles([0.99])[0] / base.quantiles([0.99])[0])
+    for shift, ratio in zip((1.001, 1.003, 1.006), ratios):
+        assert abs(ratio - shift) < 0.001, (shift, ratio)
