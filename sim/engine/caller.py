@@ -28,15 +28,17 @@ class CallSite:
 
     ``caller_index`` and ``service_index`` name the edge in the ``calls`` table;
     ``latency`` is the one-way network delay sampler (None = no delay);
-    ``extra_latency`` is set while a latency fault hits the edge;
+    ``extra_latency`` / ``extra_reply_latency`` are the injected delay of the
+    request / response leg while a latency fault hits the edge (an unhit leg
+    of a hit edge draws zeros: the fast paths test ``extra_latency`` alone);
     ``call_class`` is what :meth:`new_call` makes (:class:`Call`, or
     ``ResilientCall`` when the edge has a ``policy``).
     """
 
     __slots__ = ("clock", "caller_index", "service", "service_index", "latency", "log",
-                 "fail_on_error", "extra_latency", "call_class", "policy", "clients", "uniforms",
-                 "caller_name", "timeouts", "opened", "observe", "env", "_queue", "_eid",
-                 "_to_service", "_to_caller")
+                 "fail_on_error", "extra_latency", "extra_reply_latency", "call_class", "policy",
+                 "clients", "uniforms", "caller_name", "timeouts", "opened", "observe", "env",
+                 "_queue", "_eid", "_to_service", "_to_caller")
 
     def __init__(self, clock: Clock, caller_index: int, service, latency: Optional[Iterator[float]],
                  log, fail_on_error: bool = True, policy=None, clients=None,
@@ -49,6 +51,7 @@ class CallSite:
         self.log = log
         self.fail_on_error = fail_on_error
         self.extra_latency = None
+        self.extra_reply_latency = None
         self.policy = policy
         self.clients = clients
         self.uniforms = uniforms
@@ -93,7 +96,7 @@ class CallSite:
 
     def reply(self, att: Attempt) -> None:
         """Carry the callee's answer back to the caller after one network hop."""
-        latency, extra = self.latency, self.extra_latency
+        latency, extra = self.latency, self.extra_reply_latency
         if latency is None and extra is None:
             att.call.on_reply(att)
             return

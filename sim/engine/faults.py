@@ -1,13 +1,18 @@
 """Fault injection: each fault starts at ``at`` and ends after ``for``.
 
-- ``slowdown``: the CPU work of every request (and probe) is multiplied.
+- ``slowdown``: steps that start on a hit pod take ``factor`` times longer:
+  the CPU work of requests and probes (``applies_to: cpu``), the ``io`` time
+  (``io``) or both (the default). The factor is fixed when the step starts.
 - ``errors``: arrivals fail fast with a 500 (``error``, ``fault_error``) with a probability.
 - ``outage``: ``mode: fail`` answers every arrival with an error at once;
   ``mode: hang`` accepts and never answers (callers need timeouts).
 - ``capacity``: the pods' CPU limit drops (noisy neighbour, CPU throttling).
 - ``crash``: containers die (in-flight work ends with ``pod_killed``) and the
   kubelet restarts them with CrashLoopBackOff.
-- ``latency``: extra one-way delay on the hop ``from`` -> ``to``.
+- ``latency``: extra delay on the hop ``from`` -> ``to``, drawn for each leg
+  ``legs`` names (``both``, ``request``, ``response``) that departs while the
+  fault lasts. Overlapping latency faults on one leg: the latest started
+  applies, and the earlier one again when it ends.
 
 Faults hit probes as they hit requests. With ``pods: N`` a fault hits the
 first N live pods at its start (a gray failure); without it, every pod,
@@ -16,8 +21,13 @@ including pods created while it lasts. Each fault is recorded as
 """
 from __future__ import annotations
 
+from itertools import repeat
+
 from ..status import ERROR, FAULT_ENDED, FAULT_ERROR, FAULT_OUTAGE, FAULT_STARTED, NO_POD
 from .pod import RUNNING, TERMINATING
+
+ZERO = repeat(0.0)
+"""The injected delay of the unhit leg of a hit edge (see ``CallSite``)."""
 
 
 class PodFault:
@@ -31,7 +41,10 @@ class PodFault:
     def hit(self, pod) -> None:
         kind = self.spec.kind
         if kind == "slowdown":
-            pod.slowdown *= self.spec.factor
+            if self.spec.applies_to != "io":
+                pod.slowdown *= self.spec.factor
+            if self.spec.applies_to != "cpu":
+                pod.io_slowdown *= self.spec.factor
         elif kind == "capacity":
             pod.set_cpu(min(pod.cpu_cores, self.spec.cpu))
         else:
@@ -42,7 +55,10 @@ class PodFault:
     def heal(self, pod) -> None:
         kind = self.spec.kind
         if kind == "slowdown":
-            pod.slowdown /= self.spec.factor
+            if self.spec.applies_to != "io":
+                pod.slowdown /= self.spec.factor
+            if self.spec.applies_to != "cpu":
+                pod.io_slowdown /= self.spec.factor
         elif kind == "capacity":
             pod.set_cpu(pod.service.spec.pod.cpu)
         elif self in pod.faults:
@@ -81,6 +97,7 @@ class FaultInjector:
         self.streams = streams
         self.clock = clock
         self.events = events
+        self._on_edge: dict = {}  # site -> (request leg, response leg): the active latency samplers
 
     def start(self) -> None:
         for i, spec in enumerate(self.faults):
@@ -91,8 +108,12 @@ class FaultInjector:
 
     @staticmethod
     def _describe(spec) -> str:
-        """``slowdown db factor=4.0 for=60.0`` (kind and target first)."""
+        """``slowdown db factor=4.0 for=60.0`` (kind and target first; ``applies_to``
+        and ``legs`` only when not ``both``, their default)."""
         fields = spec.model_dump(by_alias=True, exclude_none=True)
+        for key in ("applies_to", "legs"):
+            if fields.get(key) == "both":
+                del fields[key]
         head = [fields.pop("kind"), fields.pop("service", None) or
                 f"{fields.pop('from', '?')}->{fields.pop('to', '?')}"]
         fields.pop("at", None)
@@ -133,15 +154,35 @@ class FaultInjector:
     def _latency(self, i: int, spec) -> None:
         hit = [s for s in self.sites if s.service.name == spec.to and s.caller_name == spec.source]
         sampler = self.streams.sampler(spec.add, f"fault/{i}")
+        legs = {"both": (0, 1), "request": (0,), "response": (1,)}[spec.legs]
         for site in hit:
-            site.extra_latency = sampler
+            active = self._on_edge.setdefault(site, ([], []))
+            for leg in legs:
+                active[leg].append(sampler)
+            self._apply(site, active)
         service = self.services[spec.to]
         self._emit(service.index, FAULT_STARTED, self._describe(spec))
         if spec.duration is not None:
-            self.clock.call_in(spec.duration, self._latency_end, (spec, hit, service))
+            self.clock.call_in(spec.duration, self._latency_end,
+                               (spec, hit, service, sampler, legs))
 
     def _latency_end(self, arg) -> None:
-        spec, hit, service = arg
+        spec, hit, service, sampler, legs = arg
         for site in hit:
-            site.extra_latency = None
+            active = self._on_edge[site]
+            for leg in legs:
+                active[leg].remove(sampler)
+            self._apply(site, active)
         self._emit(service.index, FAULT_ENDED, self._describe(spec))
+
+    @staticmethod
+    def _apply(site, active) -> None:
+        """Set the site's injected delays: the latest active fault of each leg;
+        while either leg is hit, the other draws zeros (``CallSite``'s fast
+        paths test ``extra_latency`` alone)."""
+        request, response = (samplers[-1] if samplers else None for samplers in active)
+        if request is None and response is None:
+            site.extra_latency = site.extra_reply_latency = None
+        else:
+            site.extra_latency = ZERO if request is None else request
+            site.extra_reply_latency = ZERO if response is None else response

@@ -59,7 +59,7 @@ class Pod:
                  "busy", "queue", "running", "cpu", "compute", "_overhead", "_after_overhead",
                  "_pre", "gate", "arrivals", "phase", "ready", "serving", "container", "restarts",
                  "created_s", "started_s", "ready_since_s", "node", "revision", "draining",
-                 "on_drained", "faults", "metric", "cpu_request", "bound_s", "hung")
+                 "on_drained", "faults", "metric", "cpu_request", "bound_s", "hung", "io_slowdown")
 
     def __init__(self, pod_id: int, name: str, service, clock: Clock, *, cpu_cores: float,
                  workers: int, queue_limit: Optional[int], revision: int = 0,
@@ -99,6 +99,7 @@ class Pod:
         self.cpu_request = cpu_request
         self.bound_s = None
         self.hung: list = []  # accepted by a hung app, never answered (outage: hang)
+        self.io_slowdown = 1.0  # factor on the ``io`` time of steps that start from now (faults)
 
     # ----------------------------------------------------------- worker pool
     @property
@@ -192,7 +193,8 @@ class Pod:
 
     @property
     def slowdown(self) -> float:
-        """Factor on the CPU work of every step that starts from now (faults)."""
+        """Factor on the CPU work of every step that starts from now (faults;
+        the ``io`` steps' factor is ``io_slowdown``)."""
         return self.cpu.slowdown
 
     @slowdown.setter

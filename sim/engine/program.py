@@ -150,9 +150,10 @@ def cpu_step(att) -> bool:
 
 
 def io_step(clock, sampler) -> Step:
-    """Hold the worker for a sampled time without using CPU."""
+    """Hold the worker for a sampled time without using CPU, times the pod's
+    ``io_slowdown`` when the step starts (a slowdown fault; fixed for the step)."""
     def step(att) -> bool:
-        delay_s = next(sampler)
+        delay_s = next(sampler) * att.pod.io_slowdown
         if delay_s > 0.0:
             att.callbacks = (att.program.proceed,)
             clock.event_in(delay_s, att)

@@ -228,7 +228,11 @@ NOTES: dict[str, str] = {
        for k, v in _TIMED_FAULT.items()},
     **{f"{m}.kind": _FAULT_KIND for m in ("SlowdownFault", "ErrorsFault", "OutageFault", "CrashFault",
                                           "CapacityFault", "LatencyFault")},
-    "SlowdownFault.factor": "multiplies the CPU work of every request",
+    "SlowdownFault.factor": "multiplies the time of the steps `applies_to` names, on the hit pods, "
+                            "for steps that start while the fault lasts (fixed when the step starts)",
+    "SlowdownFault.applies_to": "`cpu`: the CPU work (requests, probes, `overhead_cpu`); `io`: the "
+                                "`io` time; `both`: both (a slowed dependency is slow whatever it "
+                                "waits on)",
     "ErrorsFault.probability": "share of requests that fail fast with a 500",
     "OutageFault.mode": "`fail`: every call fails at once; `hang`: accepted and never answered",
     "CrashFault.service": "the service whose pods crash",
@@ -239,7 +243,11 @@ NOTES: dict[str, str] = {
     "LatencyFault.to": "the called service",
     "LatencyFault.at": "when the extra latency starts",
     "LatencyFault.for": "how long it lasts; none: to the end of the run",
-    "LatencyFault.add": "extra one-way delay on the hop",
+    "LatencyFault.add": "extra delay on each leg `legs` names, drawn afresh per leg (with `legs: "
+                        "both`, a constant adds twice its value to the round trip)",
+    "LatencyFault.legs": "`both`: the request and the response leg; `request` or `response`: that "
+                         "leg only (`add` is then the round trip's extra delay). A leg is delayed if "
+                         "it departs while the fault lasts",
     "ClusterSpec.nodes": "the nodes at the start",
     "ClusterSpec.autoscaler": "the cluster autoscaler; none: a fixed node count",
     "ClusterSpec.node_cost_per_hour": "price of a node-hour, for `summary.cluster.cost`",

@@ -21,10 +21,15 @@ class _Timed(Spec):
 
 
 class SlowdownFault(_Timed):
-    """CPU work of every request is multiplied by ``factor``."""
+    """Steps that start on a hit pod while the fault lasts take ``factor``
+    times longer: the CPU work (``applies_to: cpu``; probes and
+    ``overhead_cpu`` too), the ``io`` time (``io``), or both (the default).
+    The factor is fixed when a step starts: a step under way when the fault
+    starts or ends keeps the factor it started with."""
 
     kind: Literal["slowdown"]
     factor: float = Field(gt=0)
+    applies_to: Literal["cpu", "io", "both"] = "both"
 
 
 class ErrorsFault(_Timed):
@@ -60,7 +65,12 @@ class CapacityFault(_Timed):
 
 
 class LatencyFault(Spec):
-    """Extra one-way network latency on the hop ``from`` -> ``to``."""
+    """Extra network latency on the hop ``from`` -> ``to``: ``add`` is drawn
+    afresh for each leg ``legs`` names (``both``: the request and the
+    response, so a constant ``add`` adds twice its value to the round trip;
+    ``request`` or ``response``: that leg only, once per round trip). A leg
+    is delayed when it departs while the fault lasts (every attempt: retries
+    and hedges too)."""
 
     kind: Literal["latency"]
     source: str = Field(alias="from")
@@ -68,6 +78,7 @@ class LatencyFault(Spec):
     at: NonNegDuration
     duration: Optional[PosDuration] = Field(None, alias="for")
     add: AddedLatencyDist
+    legs: Literal["both", "request", "response"] = "both"
 
 
 def kind(value):  # named for pydantic's "missing its 'kind' key"
