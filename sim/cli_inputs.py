@@ -75,24 +75,15 @@ def positive_int(text: str) -> int:
 
 
 def checked_record(text: str) -> str:
-    """``--record``: full, sample, summary or sample:N with N >= 1 (argparse type)."""
-    from .spec.measure import RECORD_LEVELS
-    level, colon, n = text.partition(":")
-    choices = "full, sample, summary or sample:N"
-    if level not in RECORD_LEVELS:
-        hint = did_you_mean(level.lower(), RECORD_LEVELS)  # SUMMARY -> summary
-        raise argparse.ArgumentTypeError(f"unknown level {level!r}{hint} (choose from {choices})")
-    if colon and level != "sample":
-        raise argparse.ArgumentTypeError(f"only sample takes :N, one request in N kept (got {text!r})")
-    if colon:
-        try:
-            one_in = int(n)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"sample:N needs a whole number N >= 1 (got {text!r})") from None
-        if one_in < 1:
-            raise argparse.ArgumentTypeError(f"sample:N needs N >= 1, one request in N kept (got {text!r})")
-        return f"sample:{one_in}"
-    return level
+    """``--record``: full, sample, summary or sample:N with N >= 1 (argparse
+    type), checked by the scenario's own parser of that form
+    (:class:`sim.spec.measure.RecordSpec`), so both say the same."""
+    from .spec.measure import record_level
+    try:
+        record_level(text)
+    except ScenarioError as error:
+        raise argparse.ArgumentTypeError(f"{error.problems[0].message} (got {text!r})") from None
+    return text
 
 
 def _word_after(argv: Sequence[str], text: str, extras: Sequence[str]) -> Optional[str]:

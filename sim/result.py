@@ -34,7 +34,7 @@ class Result:
         self.summary = summary
         self.record_level = recorder.level
         self._tables = recorder.tables
-        self._samples = recorder.samples.to_numpy()
+        self._samples = recorder.sample_columns
         self._series = recorder.series
         self._run_tally = recorder.run_tally
         self._window_tallies = recorder.window_tallies
@@ -92,7 +92,7 @@ class Result:
         ``"ok"`` (``latency_s``); with ``window``: that window's; with
         ``service``: its attempts' latency (``ok`` only) or ``"queue_wait"``.
         At ``record: full`` the values themselves
-        (:class:`~sim.record.distribution.ExactValues`), otherwise a DDSketch
+        (:class:`~sim.record.distribution.ExactValues`, ``.exact`` true), otherwise a DDSketch
         (:class:`~sim.record.distribution.Sketch`, 1 % relative error): merging
         the sketches of replications gives the pooled distribution within
         that error.

@@ -11,7 +11,7 @@ from .record.recorder import Recorder
 from .record.run_summary import run_summary
 from .result import Result
 from .spec.loader import Source, load
-from .spec.measure import record_level
+from .spec.measure import with_record
 
 
 def run(scenario: Source, seed: Optional[int] = None, *, replication: int = 0,
@@ -28,7 +28,7 @@ def run(scenario: Source, seed: Optional[int] = None, *, replication: int = 0,
     """
     spec = load(scenario, overrides)
     if record is not None:
-        spec = spec.model_copy(update={"record": record_level(record)})
+        spec = with_record(spec, record)
     seed = spec.seed if seed is None else int(seed)
     started = time.perf_counter()
     recorder = Recorder(spec)

@@ -16,7 +16,6 @@ import pytest
 import yaml
 
 import sim
-from sim.cli import main
 from scenario_helpers import cli
 from sim.spec.bare_numbers import ScenarioWarning, bare_number_warnings
 

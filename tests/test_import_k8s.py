@@ -22,7 +22,6 @@ import pytest
 import yaml
 
 import sim
-from sim.cli import main
 from scenario_helpers import cli
 from sim.errors import ScenarioError
 from sim.importer import import_manifests

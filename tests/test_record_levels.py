@@ -140,10 +140,10 @@ def _recorder_after(scenario: dict, level: str):
     from sim.engine.model import Model
     from sim.engine.rng import Streams
     from sim.record.recorder import Recorder
-    from sim.spec.measure import record_level
+    from sim.spec.measure import with_record
 
     spec = sim.load(scenario)
-    spec = spec.model_copy(update={"record": record_level(level)})
+    spec = with_record(spec, level)
     recorder = Recorder(spec)
     model = Model(spec, Streams(1, 0), recorder)
     model.start()

@@ -17,7 +17,7 @@ from ..errors import ScenarioError
 from ..record.keys import PER_RUN_ONLY, flatten_summary
 from ..runner import run
 from ..spec.loader import validate
-from ..spec.measure import record_level
+from ..spec.measure import with_record
 from ..spec.overrides import apply_overrides_collecting
 from .store import StoreFailed, replace_atomically, writing
 
@@ -101,7 +101,7 @@ def run_task(task: Mapping[str, Any]) -> dict:
             raise ScenarioError(problems, source=task["run_id"])
         spec = validate(raw, base_dir=task["scenario_dir"])
         if task.get("record"):
-            spec = spec.model_copy(update={"record": record_level(task["record"])})
+            spec = with_record(spec, task["record"])
         result = simulate(spec, int(task["seed"]), int(task["replication"]))
         record["metrics"] = flatten(result.summary)
         store_error = _write_files(result, task)

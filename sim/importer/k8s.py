@@ -23,6 +23,7 @@ not model), never dropped silently.
 """
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from dataclasses import dataclass, field
@@ -287,13 +288,12 @@ def serving_container(deployment: dict) -> tuple[int, str]:
     if not containers:
         raise ValueError("spec.template.spec.containers is empty: a Deployment needs a container")
     names = [str(c.get("name")) for c in containers]
-    for annotations in (_mapping(_mapping(template.get("metadata")).get("annotations")),
-                        _mapping(_mapping(deployment.get("metadata")).get("annotations"))):
+    for notes in (_mapping(_mapping(template.get("metadata")).get("annotations")),
+                  _mapping(_mapping(deployment.get("metadata")).get("annotations"))):
         for key in (SERVING_ANNOTATION, KUBECTL_DEFAULT_ANNOTATION):
-            if key in annotations:
-                wanted = str(annotations[key])
+            if key in notes:
+                wanted = str(notes[key])
                 if wanted not in names:
-                    import difflib
                     close = difflib.get_close_matches(wanted, names, n=1)
                     hint = f"; did you mean {close[0]!r}?" if close else ""
                     raise ValueError(f"annotation {key}: {wanted!r} names no container{hint} "

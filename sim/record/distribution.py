@@ -103,10 +103,6 @@ class Sketch:
         self._max = -math.inf
         self._min = math.inf
 
-    @property
-    def relative_accuracy(self) -> float:
-        return self._mapping.relative_accuracy
-
     def add(self, values: np.ndarray) -> None:
         values = np.asarray(values, dtype=float)
         if not len(values):

@@ -16,6 +16,7 @@ tallies (:mod:`sim.record.tallies`, :mod:`sim.record.series`), fed in chunks:
 """
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Optional
 
 import numpy as np
@@ -171,6 +172,11 @@ class Recorder:
         if self.sample is not None:
             self.sample.take_calls(no_calls, final=True)  # attempts of requests still in flight
             self._tables = self.sample.tables(RequestLog().to_numpy(), no_calls)
+
+    @cached_property
+    def sample_columns(self) -> dict:
+        """The time series' sampled levels as numpy columns (built once, after the run)."""
+        return self.samples.to_numpy()
 
     @property
     def tables(self) -> Optional[dict]:

@@ -10,7 +10,6 @@ rest, requests still in flight as ``unfinished``.
 """
 from __future__ import annotations
 
-from array import array
 from typing import Callable
 
 import numpy as np

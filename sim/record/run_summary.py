@@ -15,7 +15,7 @@ metrics per window of :mod:`sim.record.windows`) and ``memory``.
 """
 from __future__ import annotations
 
-from typing import Mapping, Optional
+from typing import Optional
 
 from .outcomes import latency_all_block, slo_block
 from .pods import PodIntervals
@@ -49,12 +49,11 @@ def run_summary(scenario, seed: int, recorder: Recorder, pods: PodIntervals, *,
     ``pods``: pod intervals from its events; ``cluster``: ``(node_hours,
     nodes_final)`` when the scenario has nodes, else None.
     """
-    warmup, end = scenario.warmup, scenario.duration
     summary = {"scenario": scenario.name, "seed": seed, "duration_s": scenario.duration,
-               "warmup_s": warmup, "wall_s": wall_s, "events": events_processed}
+               "warmup_s": scenario.warmup, "wall_s": wall_s, "events": events_processed}
     summary.update(request_metrics(recorder.run_tally, scenario))
     in_window = summary["requests"]["total"]
-    samples = recorder.samples.to_numpy()
+    samples = recorder.sample_columns
     summary["services"] = {
         name: service_summary(recorder.service_tallies[index], samples, pods, recorder.events,
                               spec.pod.cpu_request_cores, in_window)

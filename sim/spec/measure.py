@@ -14,6 +14,7 @@
 """
 from __future__ import annotations
 
+import difflib
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -81,14 +82,27 @@ class RecordSpec(Spec):
     @model_validator(mode="before")
     @classmethod
     def _shorthand(cls, value):
-        if isinstance(value, str):
-            level, _, n = value.partition(":")
-            if level not in RECORD_LEVELS:
-                raise ValueError(f"expected one of {', '.join(RECORD_LEVELS)} (or sample:N)")
-            if not n:
-                return {"level": level}
-            return {"level": level, "one_in": int(n) if n.strip().isdigit() else n}
-        return value
+        """``summary``, ``sample:50``: the one parser of the short form (the
+        scenario key, ``--record``, ``sim.run(record=)`` and sweeps)."""
+        if not isinstance(value, str):
+            if isinstance(value, dict) or isinstance(value, RecordSpec):
+                return value
+            raise ValueError("expected full, sample, summary, sample:N or {level, one_in}")
+        level, colon, n = value.partition(":")
+        if level not in RECORD_LEVELS:
+            close = difflib.get_close_matches(level.lower(), RECORD_LEVELS, n=1, cutoff=0.5)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ValueError(f"unknown level {level!r}{hint} (choose from full, sample, summary "
+                             "or sample:N)")
+        if not colon:
+            return {"level": level}
+        if level != "sample":
+            raise ValueError("only sample takes :N, one request in N kept")
+        if not n.strip().isdigit():
+            raise ValueError("sample:N needs a whole number N >= 1")
+        if int(n) < 1:
+            raise ValueError("sample:N needs N >= 1, one request in N kept")
+        return {"level": level, "one_in": int(n)}
 
     @model_validator(mode="after")
     def _one_in_only_when_sampling(self):
@@ -112,3 +126,9 @@ def record_level(value) -> RecordSpec:
         return RecordSpec.model_validate(value)
     except ValidationError as error:
         raise ScenarioError(problems_from(error, RecordSpec, "record")) from None
+
+
+def with_record(scenario, value):
+    """``scenario`` (a loaded Scenario) recorded at ``value`` (see
+    :func:`record_level`) instead of its own ``record``."""
+    return scenario.model_copy(update={"record": record_level(value)})
