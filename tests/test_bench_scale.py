@@ -125,3 +125,15 @@ def test_a_child_stopped_by_ctrl_c_counts_as_an_interruption(monkeypatch):
     monkeypatch.setattr(scale, "_child", lambda *a: Child())
     report = scale.bench_scale(durations_s=[1.0], levels=["summary"], say=None)
     assert report["interrupted"] is True and report["runs"] == [] and report["verdict"] is None
+
+
+def test_a_run_too_big_for_memory_is_refused_before_any_child_starts(monkeypatch, capsys):
+    """As ``podsim run`` does: 100 simulated hours at record: full is refused
+    up front with the message naming record: summary (exit 2), no child run."""
+    def no_child(*args, **kwargs):
+        raise AssertionError("a child run started")
+    monkeypatch.setattr(scale, "_child", no_child)
+    code = main(["bench", "--scale", "--scale-durations", "100h", "--scale-levels", "full"])
+    err = capsys.readouterr().err
+    assert code == 2 and "not running: with record: full" in err and "record: summary" in err
+    assert "the 100h run at record: full" in err and "Traceback" not in err

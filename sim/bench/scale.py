@@ -172,12 +172,18 @@ def bench_scale(durations_s: Sequence[float] = DEFAULT_DURATIONS_S,
     measurement (stderr by default; None: quiet). On Ctrl-C the running child
     is killed and the report holds the finished runs, ``interrupted`` true.
     """
+    from ..estimate import NotEnoughMemory, estimate
     from ..spec import load
     reference = scenario is None
     path = str(_reference_path() if reference else Path(scenario).resolve())
     durations = sorted({float(d) for d in durations_s})
     for duration_s in durations:  # bad input is reported here (ScenarioError), not by a child
-        load(path, scale_overrides(duration_s, reference))
+        spec = load(path, scale_overrides(duration_s, reference))
+        for level in levels:  # as podsim run: a run whose rows cannot fit is refused up front
+            guess = estimate(spec, record=level)
+            if guess.too_big:
+                raise NotEnoughMemory(f"{guess.refusal()}\n  (podsim bench --scale: the "
+                                      f"{format_duration(duration_s)} run at record: {level})")
     plan = [(level, d) for level in dict.fromkeys(levels) for d in durations]
     say = say or (lambda _line: None)
     report: dict[str, Any] = {
