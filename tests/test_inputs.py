@@ -308,3 +308,18 @@ def test_cli_check_accepts_the_models(capsys, model):
 
 def test_models_exist():
     assert {m.name for m in MODELS} >= {"mmc.yaml", "reference.yaml"}
+
+
+def test_a_key_of_another_kind_of_fault_lists_this_kinds_keys():
+    """Found in review: ``service`` on a latency fault (an edge fault, from/to)
+    said "did you mean 'service'?" (the key of other fault kinds). The tag
+    now narrows the union to the chosen kind's fields."""
+    scenario = {"name": "x", "duration": 10,
+                "workload": {"w": {"target": "s", "arrivals": {"rate": 1}}},
+                "services": {"s": {"pod": {"work": "1ms"}}},
+                "faults": [{"kind": "latency", "service": "s", "at": 1, "add": "50ms"}]}
+    with pytest.raises(sim.errors.ScenarioError) as caught:
+        sim.load(scenario)
+    report = caught.value.report()
+    assert "faults.0.service: unknown key; allowed: add, at, for, from, kind, legs, to" in report
+    assert "did you mean 'service'" not in report

@@ -47,11 +47,21 @@ def _container_items(annotation: Any) -> list[Any]:
     return items
 
 
+def _tagged(model: type[BaseModel], value: str) -> bool:
+    """Whether one of ``model``'s fields is a Literal that admits ``value``
+    (its discriminator: ``kind: latency``, ``dist: exponential``)."""
+    return any(typing.get_origin(f.annotation) is typing.Literal and value in typing.get_args(f.annotation)
+               for f in model.model_fields.values())
+
+
 def _field_names_at(root: type[BaseModel], loc: tuple) -> set[str]:
     """Field names (aliases) of the model(s) at ``loc``, for 'did you mean'."""
     candidates: list[Any] = [root]
     for part in loc:
-        if _is_tag(part):
+        if _is_tag(part):  # a union's member chosen by its tag: only its fields count
+            value = part.split(":", 1)[1]
+            chosen = [m for cand in candidates for m in _models_in(cand) if _tagged(m, value)]
+            candidates = chosen or candidates
             continue
         nxt: list[Any] = []
         for cand in candidates:
