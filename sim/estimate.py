@@ -49,7 +49,7 @@ from typing import Optional
 #
 # Least squares without intercept: run = 108 B/request + 139 B/hop, +frames =
 # 99 B/request + 206 B/hop (within 7 % of every run above 100 MB; the rows
-# themselves are 29 and 66 bytes: numpy copies, pandas frames and the arrays'
+# themselves are 29 and 71 bytes: numpy copies, pandas frames and the arrays'
 # growth slack make the rest). The guard uses the +frames figures, rounded up.
 # Re-checked on the recorder of issue 11 (record levels, uncommitted then):
 # reference 30m 368 MB and mmc 48h 346 MB with record: full (estimate: 373
@@ -194,7 +194,7 @@ def estimate(scenario, record: Optional[str] = None,
     its level; ``available_bytes`` defaults to :func:`available_memory_bytes`."""
     from .spec.measure import record_level
     spec = scenario.record if record is None else record_level(record)
-    per_workload = {name: (workload_requests(w, scenario), hops_per_request(w.target, scenario))
+    per_workload = {name: (workload_requests(w, scenario), hops_per_request(w.target_service, scenario))
                     for name, w in scenario.workload.items()}
     requests = sum(r for r, _ in per_workload.values())
     hops = sum(r * h for r, h in per_workload.values())
@@ -229,7 +229,7 @@ def open_loop_requests(arrivals, duration_s: float) -> float:
 def closed_loop_requests(workload, scenario) -> float:
     """Upper bound: every user cycles think -> unloaded service at the target."""
     think_s = workload.think_time.mean() if workload.think_time is not None else 0.0
-    pod = scenario.services[workload.target].pod
+    pod = scenario.services[workload.target_service].pod
     service_s = pod.work.mean() / min(1.0, pod.cpu or 1.0) + pod.io.mean()
     return workload.users * scenario.duration / max(think_s + service_s, MIN_CYCLE_S)
 
@@ -241,6 +241,8 @@ def hops_per_request(target: str, scenario, _seen: Optional[dict] = None) -> int
     """Attempts on hops of one request entering at ``target``: one there, plus
     one per call it makes, recursively (sequential and parallel alike)."""
     seen = {} if _seen is None else _seen
+    if target not in scenario.services:  # an external dependency: one hop, no further
+        return 1
     if target not in seen:
         seen[target] = 1 + sum(hops_per_request(name, scenario, seen)
                                for name in scenario.services[target].called_services())
@@ -251,7 +253,7 @@ def has_retries(scenario) -> bool:
     """Whether any caller may send more than one attempt (retry or hedge)."""
     policies = [w.client for w in scenario.workload.values()]
     for service in scenario.services.values():
-        for step in service.calls:
+        for step in service.all_calls():
             policies += list(step.parallel) if hasattr(step, "parallel") else [step]
     return any(p.retry is not None and p.retry.max_attempts > 1 or p.hedge is not None for p in policies)
 

@@ -65,7 +65,8 @@ class Result:
 
     @cached_property
     def calls(self) -> pd.DataFrame:
-        return tables.calls_frame(self._rows("calls"), self._names, self._pod_names)
+        return tables.calls_frame(self._rows("calls"), self._names, self._pod_names,
+                                  self.scenario.endpoint_names())
 
     @cached_property
     def events(self) -> pd.DataFrame:

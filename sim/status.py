@@ -19,18 +19,79 @@ STATUS_NAMES = ("ok", "timeout", "rejected", "error", "breaker_open", "throttled
 ended (not a failure)."""
 
 RETRYABLE_NAMES = {"timeout": TIMEOUT, "rejected": REJECTED, "error": ERROR}
-"""The statuses a retry policy's ``retry_on`` may name."""
+"""The statuses a retry policy's ``retry_on`` may name (besides code families).
+Only an attempt that ended with one of these is ever retried: a refusal by
+the caller's own breaker, throttle or budget would only be refused again."""
 
 # ------------------------------------------------------------------- reasons
 (NONE, QUEUE_FULL, NO_ENDPOINT, DOWNSTREAM, POD_KILLED, DEADLINE, CANCELLED, FAULT_ERROR,
- FAULT_OUTAGE, SHED, BULKHEAD_FULL, GRACE_EXPIRED, ABANDONED, HEDGE_LOST, NOT_SERVING) = range(15)
+ FAULT_OUTAGE, SHED, BULKHEAD_FULL, GRACE_EXPIRED, ABANDONED, HEDGE_LOST, NOT_SERVING,
+ APP_ERROR, MIDDLEWARE_REJECTED, RATE_LIMITED, CONCURRENCY_LIMIT) = range(19)
 REASON_NAMES = ("", "queue_full", "no_endpoint", "downstream", "pod_killed", "deadline",
                 "cancelled", "fault_error", "fault_outage", "shed", "bulkhead_full",
-                "grace_expired", "abandoned", "hedge_lost", "not_serving")
+                "grace_expired", "abandoned", "hedge_lost", "not_serving",
+                "app_error", "middleware_rejected", "rate_limited", "concurrency_limit")
 """Why an attempt ended as it did (``calls.reason``). ``abandoned``: the
 server finished work its caller had given up on; ``not_serving``: the
 container runs but the app is not listening yet (connection refused);
-``hedge_lost``: another attempt answered."""
+``hedge_lost``: another attempt answered; ``app_error``: the callee's own
+baseline errors (an endpoint's or an external's ``error_rate``);
+``middleware_rejected``: a middleware layer refused it (e.g. auth);
+``rate_limited``: a token-bucket rate limiter refused it (a middleware's or an
+external's); ``concurrency_limit``: an external dependency was at its
+concurrency limit."""
+
+# ------------------------------------------------------------ code families
+(CODE_OK, CODE_CANCELLED, CODE_INVALID_ARGUMENT, CODE_DEADLINE_EXCEEDED, CODE_UNAUTHENTICATED,
+ CODE_RESOURCE_EXHAUSTED, CODE_INTERNAL, CODE_UNAVAILABLE, CODE_NONE) = range(9)
+CODE_NAMES = ("ok", "cancelled", "invalid_argument", "deadline_exceeded", "unauthenticated",
+              "resource_exhausted", "internal", "unavailable", "")
+"""The gRPC status code family of an attempt's outcome (``calls.code``), as a
+Go gRPC client would see it. ``""``: unfinished."""
+
+FAILURE_CODES = {name: i for i, name in enumerate(CODE_NAMES) if name not in ("ok", "")}
+"""The code families a scenario may name (``error_status``, ``retry_on``, ...)."""
+
+DERIVE_CODE = -1
+"""An attempt's ``code`` when it follows from its status and reason
+(:func:`derived_code`); an explicit code (an endpoint's ``error_status``, a
+downstream failure passed up) overrides it."""
+
+
+def derived_code(status: int, reason: int) -> int:
+    """The code family of an outcome without an explicit code.
+
+    As Envoy and grpc-go report them: a timeout is ``deadline_exceeded``
+    (``cancelled`` when the caller gave up or a hedge lost); a refusal for lack
+    of room (bulkhead, rate limit, concurrency limit) ``resource_exhausted``;
+    any other refusal, a reset connection, a killed pod, an injected error or
+    an open breaker ``unavailable`` (Envoy maps 503 to UNAVAILABLE); a failure
+    passed up from a downstream call with no code of its own ``internal``.
+    """
+    if status == OK:
+        return CODE_OK
+    if status == UNFINISHED:
+        return CODE_NONE
+    if reason in (CANCELLED, HEDGE_LOST):
+        return CODE_CANCELLED
+    if status == TIMEOUT or reason == DEADLINE:
+        return CODE_DEADLINE_EXCEEDED
+    if reason in (BULKHEAD_FULL, RATE_LIMITED, CONCURRENCY_LIMIT):
+        return CODE_RESOURCE_EXHAUSTED
+    if reason in (DOWNSTREAM, APP_ERROR):
+        return CODE_INTERNAL
+    return CODE_UNAVAILABLE
+
+
+def resolve_code(code: int, status: int, reason: int) -> int:
+    """``code`` if explicit, else the one its status and reason imply."""
+    return code if code >= 0 else derived_code(status, reason)
+
+
+DERIVED_CODES = tuple(tuple(derived_code(s, r) for r in range(len(REASON_NAMES)))
+                      for s in range(len(STATUS_NAMES)))
+"""``DERIVED_CODES[status][reason]``: :func:`derived_code` as a table (the
+recorders resolve whole columns with it)."""
 
 # ---------------------------------------------------------------- no pod
 NO_POD = -1

@@ -14,7 +14,7 @@ import simpy
 
 from sim.engine.clock import Clock
 from sim.record.logs import CallLog, EventLog
-from sim.status import (EVENT_KINDS, NO_POD, OK, SCALE_DOWN, SCALE_UP, SCALED, TIMEOUT,
+from sim.status import (CODE_OK, EVENT_KINDS, NO_POD, OK, SCALE_DOWN, SCALE_UP, SCALED, TIMEOUT,
                         scaled_detail, scaled_direction)
 
 
@@ -25,6 +25,7 @@ class _Site:
 class _Call:
     site = _Site()
     request_id = 42
+    endpoint = -1
 
 
 class _Attempt:
@@ -33,7 +34,7 @@ class _Attempt:
     def __init__(self):
         self.call, self.no, self.pod = _Call(), 1, None
         self.sent_s, self.arrived_s, self.started_s, self.done_s, self.ended_s = 1.0, 1.5, 2.0, 3.0, math.nan
-        self.status, self.reason = OK, 0
+        self.status, self.reason, self.code = OK, 0, -1
         self.caller_closed = self.server_closed = False
 
 
@@ -50,7 +51,8 @@ def test_the_row_is_written_when_the_caller_closes_after_the_server():
     log.close_caller(att, 4.0)
     assert _rows(log) == [{"request_id": 42, "caller": 3, "service": 5, "attempt": 1, "pod": NO_POD,
                            "sent_s": 1.0, "arrived_s": 1.5, "started_s": 2.0, "done_s": 3.0,
-                           "ended_s": 4.0, "status": OK, "reason": 0}]
+                           "ended_s": 4.0, "status": OK, "reason": 0, "endpoint": -1,
+                           "code": CODE_OK}]
     assert log.flush_open() == 0
 
 

@@ -12,7 +12,10 @@ from __future__ import annotations
 from typing import Optional
 
 from ..policies.backoff import make_backoff
-from ..status import RETRYABLE_NAMES
+from ..status import FAILURE_CODES, REJECTED, RETRYABLE_NAMES, resolve_code
+
+
+RETRYABLE_STATUSES = frozenset(RETRYABLE_NAMES.values())
 
 
 class CallPolicy:
@@ -25,7 +28,10 @@ class CallPolicy:
         self.propagate: bool = spec.propagate_deadline
         retry = spec.retry
         self.max_attempts = retry.max_attempts if retry else 1
-        self.retry_on = frozenset(RETRYABLE_NAMES[name] for name in retry.retry_on) if retry else frozenset()
+        names = retry.retry_on if retry else ()
+        self.retry_statuses = frozenset(RETRYABLE_NAMES[n] for n in names if n in RETRYABLE_NAMES)
+        self.retry_codes = frozenset(FAILURE_CODES[n] for n in names if n in FAILURE_CODES)
+        self.idempotent: bool = spec.idempotent
         self.backoff = make_backoff(retry.backoff.model_dump()) if retry else None
         self.budget_spec = retry.budget if retry else None
         self.breaker_spec = spec.circuit_breaker
@@ -38,6 +44,21 @@ class CallPolicy:
         self.has_state = self.gated or self.budget_spec is not None
         """Whether a caller keeps policy state (:class:`~sim.engine.clients.Clients`);
         the call path skips every policy hook on an edge without."""
+
+    def retries(self, att, status: int) -> bool:
+        """Whether a failed attempt may be retried (attempts and budget aside).
+
+        Only ``timeout``, ``rejected`` and ``error`` are; then the status must
+        be named in ``retry_on`` (a legacy name) or the attempt's code family
+        be. A non-idempotent call retries only a refusal (``rejected``: the
+        server did no work), never a timeout or an error.
+        """
+        if status not in RETRYABLE_STATUSES:
+            return False
+        if not self.idempotent and status != REJECTED:
+            return False
+        return status in self.retry_statuses or \
+            resolve_code(att.code, status, att.reason) in self.retry_codes
 
     @staticmethod
     def is_plain(spec) -> bool:

@@ -18,7 +18,7 @@ from typing import Iterator, Optional
 
 from simpy.core import NORMAL
 
-from ..status import ABANDONED, CANCELLED, DOWNSTREAM, NONE, OK, TIMEOUT
+from ..status import ABANDONED, CANCELLED, DERIVE_CODE, DOWNSTREAM, NONE, OK, TIMEOUT
 from .clock import Clock
 from .messages import INF, Attempt
 
@@ -32,13 +32,19 @@ class CallSite:
     request / response leg while a latency fault hits the edge (an unhit leg
     of a hit edge draws zeros: the fast paths test ``extra_latency`` alone);
     ``call_class`` is what :meth:`new_call` makes (:class:`Call`, or
-    ``ResilientCall`` when the edge has a ``policy``).
+    ``ResilientCall`` when the edge has a ``policy``). ``endpoint``: the
+    callee's endpoint code every call of the edge asks for (-1: the callee has
+    none), unless ``pick_endpoint`` draws one per call by the endpoints'
+    shares. ``duplicate(service_index, label, t_s)`` records a logical call its
+    callee processed a second time; ``label`` is the code of the call's
+    ``name`` (-1: unnamed).
     """
 
     __slots__ = ("clock", "caller_index", "service", "service_index", "latency", "log",
                  "fail_on_error", "extra_latency", "extra_reply_latency", "call_class", "policy",
                  "clients", "uniforms", "caller_name", "timeouts", "opened", "observe", "env",
-                 "_queue", "_eid", "_to_service", "_to_caller")
+                 "_queue", "_eid", "_to_service", "_to_caller", "endpoint", "pick_endpoint",
+                 "duplicate", "label")
 
     def __init__(self, clock: Clock, caller_index: int, service, latency: Optional[Iterator[float]],
                  log, fail_on_error: bool = True, policy=None, clients=None,
@@ -60,6 +66,10 @@ class CallSite:
             raise ValueError("an edge with a call policy needs a call class that applies it")
         self.caller_name = ""
         self.timeouts = None
+        self.endpoint = -1
+        self.pick_endpoint = None
+        self.duplicate = _not_recorded
+        self.label = -1
         self.opened = log.opened
         # outlier detection is fixed when the service is built: a caller asks once here
         self.observe = service.observe_result if service.outlier is not None else None
@@ -110,6 +120,10 @@ class CallSite:
             att.call.on_reply(att)
 
 
+def _not_recorded(service_index: int, label: int, t_s: float) -> None:
+    """A site's ``duplicate`` until the model gives it the recorder's."""
+
+
 def late_reason(server_status: int, server_reason: int) -> int:
     """Reason recorded when the server side closes after the caller gave up:
     ``abandoned`` if the server did its work for nobody (the waste that
@@ -123,7 +137,7 @@ class Call:
     """A plain logical call: one attempt, no policy; reports to its parent once."""
 
     __slots__ = ("site", "parent", "request_id", "deadline_s", "attempts", "status",
-                 "reason", "done", "live")
+                 "reason", "done", "live", "endpoint", "code")
 
     def __init__(self, site: CallSite, parent, request_id: int, deadline_s: float):
         self.site = site
@@ -133,6 +147,8 @@ class Call:
         self.attempts = 0
         self.done = False
         self.live = None
+        self.endpoint = site.endpoint if site.pick_endpoint is None else site.pick_endpoint()
+        self.code = DERIVE_CODE
 
     def start(self) -> None:
         """Send the attempt over the network to the callee."""
@@ -151,6 +167,7 @@ class Call:
         if att.caller_closed:
             # nobody waits: the row says what became of the work (a cancel or
             # a lost hedge set its own reason; a timeout left NONE)
+            att.code = DERIVE_CODE  # the row's code is the caller's view (it gave up)
             if att.reason == NONE:
                 att.reason = late_reason(status, reason)
             site.log.close_server(att)
@@ -167,6 +184,7 @@ class Call:
             site.observe(att.pod, status == OK)
         self.status = status
         self.reason = reason
+        self.code = att.code
         self.done = True
         self.live = None
         self.parent.child_done(self)
@@ -187,6 +205,7 @@ class Call:
             site.observe(att.pod, att.status == OK)
         call.status = att.status
         call.reason = att.reason
+        call.code = att.code
         call.done = True
         # only cancel() reads ``live``, and not once done: dropping it breaks the
         # call <-> attempt cycle, so both are freed at once rather than by the GC

@@ -13,7 +13,7 @@ at the next step boundary; downstream calls it waits on are cancelled at once.
 """
 from __future__ import annotations
 
-from ..status import DOWNSTREAM, ERROR, NONE, OK, UNFINISHED
+from ..status import DERIVE_CODE, DOWNSTREAM, ERROR, NONE, OK, UNFINISHED, resolve_code
 
 NAN = float("nan")
 INF = float("inf")
@@ -25,7 +25,7 @@ class Attempt:
     __slots__ = ("call", "no", "pod", "program", "sent_s", "arrived_s", "started_s",
                  "done_s", "ended_s", "status", "reason", "work_s", "step", "pending",
                  "failed", "cpu_seq", "caller_closed", "server_closed", "timer", "children",
-                 "halt", "deadline_s", "is_retry", "callbacks")
+                 "halt", "deadline_s", "is_retry", "callbacks", "code")
 
     _ok = True  # an attempt in transit is its own SimPy event (see Clock.event_in)
 
@@ -47,6 +47,7 @@ class Attempt:
         self.children = None
         self.halt = False
         self.deadline_s = deadline_s
+        self.code = DERIVE_CODE
 
     def child_done(self, call) -> None:
         """A downstream call made by this attempt's work has ended."""
@@ -55,6 +56,7 @@ class Attempt:
         self.pending -= 1
         if call.status != OK and call.site.fail_on_error:
             self.failed = True
+            self.code = resolve_code(call.code, call.status, call.reason)  # passed up, as grpc-go does
             if self.pending:
                 # errgroup.WithContext: the first failure cancels the siblings
                 for sibling in self.children:

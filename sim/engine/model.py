@@ -21,7 +21,9 @@ from .faults import FaultInjector
 from .hpa import HPAController
 from .metrics import MetricsServer
 from .prober import ProbeSetup
-from .program import ComputeOnly, Program, call_step, cpu_step, io_step, parallel_step
+from .external import External
+from .plans import PlanBuilder, endpoint_picker
+from .program import ComputeOnly, Program, cpu_step
 from .replicaset import ReplicaSet
 from .call_policy import CallPolicy
 from .clients import Clients
@@ -29,7 +31,7 @@ from .resilience import ResilientCall
 from .rng import Streams
 from .rollout import Rollout
 from .timeseries import record_levels, timeseries_process
-from .service import Service
+from .service import Endpoint, EndpointService, Service
 from .workload import ClosedLoop, OpenLoop
 
 
@@ -78,15 +80,21 @@ class Model:
         pod_ids = itertools.count()
         self.services = {}
         for i, (name, spec) in enumerate(scenario.services.items()):
-            service = Service(i, name, spec, self.clock, streams, events)
+            kind = EndpointService if spec.endpoints else Service
+            service = kind(i, name, spec, self.clock, streams, events)
             service.replicaset = ReplicaSet(service, self.clock, streams, events, pod_ids,
                                             self.cluster, ProbeSetup.from_spec(spec, streams, name))
             self.services[name] = service
-        self.names = [*scenario.services, *scenario.workload]
+        first_external = len(scenario.services) + len(scenario.workload)
+        self.externals = {name: External(first_external + j, name, spec, self.clock, streams)
+                          for j, (name, spec) in enumerate(scenario.external.items())}
+        self.names = [*scenario.services, *scenario.workload, *scenario.external]
+        self.endpoint_codes = {name: i for i, name in enumerate(scenario.endpoint_names())}
+        self.call_site_codes = {name: i for i, name in enumerate(scenario.call_site_names())}
         self.sites: list[CallSite] = []
+        plans = PlanBuilder(self.clock, streams, self._service_site)
         for service in self.services.values():
-            steps = self._steps(service)  # makes the call sites, so after every service exists
-            service.program = ComputeOnly() if steps == [cpu_step] else Program(steps)
+            self._plan(service, plans)  # makes the call sites, so after every service exists
         self.workloads = [self._workload(len(scenario.services) + i, name, spec)
                           for i, (name, spec) in enumerate(scenario.workload.items())]
         self.metrics_server: Optional[MetricsServer] = None
@@ -102,26 +110,45 @@ class Model:
 
     # ----------------------------------------------------------------- build
     def _latency(self, dist, caller: str, callee: str):
-        dist = dist if dist is not None else self.scenario.network.latency
+        if dist is None:  # an external's response time is the whole round trip
+            dist = Constant(value=0.0) if callee in self.externals else self.scenario.network.latency
         return None if _is_zero(dist) else self.streams.sampler(dist, f"net/{caller}->{callee}")
 
-    def _site(self, caller_index: int, caller: str, call, target_name: str) -> CallSite:
-        target = self.services[target_name]
-        policy = None if CallPolicy.is_plain(call) else CallPolicy(call)
-        edge = f"{caller}->{target_name}"
-        clients = Clients(edge, policy, self._breaker_log(caller, target)) if policy else None
+    def _site(self, caller_index: int, caller: str, origin: str, policy, to: str) -> CallSite:
+        """The site of one edge: ``caller`` (its requests, or a workload)
+        calling ``to`` (``service``, ``service/endpoint`` or an external) with
+        ``policy``; ``origin`` names the edge's random streams."""
+        target_name, _, endpoint = to.partition("/")
+        target = self.services.get(target_name) or self.externals[target_name]
+        plain = CallPolicy.is_plain(policy)
+        edge = f"{origin}->{target_name}"
+        clients = None if plain else Clients(edge, CallPolicy(policy), self._breaker_log(caller, target))
         site = CallSite(self.clock, caller_index, target,
-                        self._latency(getattr(call, "latency", None), caller, target_name),
+                        self._latency(getattr(policy, "latency", None), origin, target_name),
                         self.recorder.calls,
-                        fail_on_error=getattr(call, "on_failure", "fail") == "fail",
-                        policy=policy, clients=clients,
-                        uniforms=self.streams.uniforms(f"policy/{edge}") if policy else None,
-                        call_class=ResilientCall if policy else Call)
+                        fail_on_error=getattr(policy, "on_failure", "fail") == "fail",
+                        policy=None if plain else clients.policy, clients=clients,
+                        uniforms=None if plain else self.streams.uniforms(f"policy/{edge}"),
+                        call_class=Call if plain else ResilientCall)
         site.caller_name = caller
-        if policy is not None and policy.breaker_spec is not None:
+        site.duplicate = self.recorder.duplicates.append
+        if getattr(policy, "name", None) is not None:
+            site.label = self.call_site_codes[policy.name]
+        if endpoint:
+            site.endpoint = self.endpoint_codes[endpoint]
+        elif isinstance(target, EndpointService):
+            names = list(target.spec.endpoints)
+            site.pick_endpoint = endpoint_picker(
+                [self.endpoint_codes[n] for n in names],
+                [target.spec.endpoints[n].share for n in names],
+                self.streams.uniforms(f"endpoint/{edge}"))
+        if not plain and site.policy.breaker_spec is not None:
             target.edges.append(site)
         self.sites.append(site)
         return site
+
+    def _service_site(self, service: Service, origin: str, call) -> CallSite:
+        return self._site(service.index, service.name, origin, call, call.to)
 
     def _breaker_log(self, caller: str, target: Service):
         events = self.recorder.events
@@ -132,21 +159,26 @@ class Model:
                           BREAKER_EVENTS[new], f"caller={who} {old}->{new}")
         return log
 
-    def _steps(self, service: Service) -> list:
-        pod = service.spec.pod
-        steps = [] if _is_zero(pod.work) else [cpu_step]
-        if not _is_zero(pod.io):
-            steps.append(io_step(self.clock, self.streams.sampler(pod.io, f"io/{service.name}")))
-        for call in service.spec.calls:
-            if hasattr(call, "parallel"):
-                steps.append(parallel_step([self._site(service.index, service.name, c, c.to)
-                                            for c in call.parallel]))
-            else:
-                steps.append(call_step(self._site(service.index, service.name, call, call.to)))
-        return steps
+    def _plan(self, service: Service, plans: PlanBuilder) -> None:
+        """Give ``service`` its program, or one per endpoint (:mod:`.plans`)."""
+        spec, name = service.spec, service.name
+        before, after = plans.middleware(name, spec.middleware)
+        if not spec.endpoints:
+            steps = before + plans.handler(service, name, spec.pod.work, spec.pod.io, spec.calls) + after
+            service.program = ComputeOnly() if steps == [cpu_step] else Program(steps)
+            return
+        for ep_name, ep in spec.endpoints.items():
+            origin = f"{name}/{ep_name}"
+            work = ep.work if ep.work is not None else spec.pod.work
+            io = ep.io if ep.io is not None else spec.pod.io
+            calls = ep.calls if ep.calls is not None else spec.calls
+            steps = before + plans.handler(service, origin, work, io, calls, ep) + after
+            program = ComputeOnly() if steps == [cpu_step] else Program(steps)
+            service.by_code[self.endpoint_codes[ep_name]] = Endpoint(
+                ep_name, self.streams.sampler(work, f"work/{origin}"), program)
 
     def _workload(self, index: int, name: str, spec):
-        site = self._site(index, name, spec.client, spec.target)
+        site = self._site(index, name, name, spec.client, spec.target)
         log = self.recorder.requests
         if spec.arrivals is not None:
             times = arrival_times(spec.arrivals, self.streams.generator(f"arrivals/{name}"),

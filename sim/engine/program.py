@@ -187,3 +187,62 @@ def parallel_step(sites) -> Step:
             call.start()
         return True
     return step
+
+
+def compute_step(sampler) -> Step:
+    """Compute a freshly sampled amount of CPU work (middleware, ``after``)."""
+    def step(att) -> bool:
+        work_s = next(sampler)
+        if work_s > 0.0:
+            att.pod.compute(att, work_s)
+            return True
+        return False
+    return step
+
+
+def maybe_call_step(site, probability: float, uniforms) -> Step:
+    """A call made with ``probability`` (a cache miss); skipped at once otherwise."""
+    call = call_step(site)
+
+    def step(att) -> bool:
+        if next(uniforms) >= probability:
+            return False
+        return call(att)
+    return step
+
+
+def branching_parallel_step(sites, branches) -> Step:
+    """A fan-out whose calls are each made with their own probability:
+    ``branches[i]`` is ``(probability, uniforms)`` or None (always made)."""
+    def step(att) -> bool:
+        chosen = [site for site, branch in zip(sites, branches)
+                  if branch is None or next(branch[1]) < branch[0]]
+        if not chosen:
+            return False
+        return parallel_step(chosen)(att)
+    return step
+
+
+def fail_step(probability: float, uniforms, status: int, reason: int, code: int) -> Step:
+    """With ``probability``, end the request here with ``status``/``reason``
+    and the code family ``code`` (a baseline error, a middleware refusal)."""
+    def step(att) -> bool:
+        if next(uniforms) < probability:
+            att.code = code
+            att.pod.finish(att, status, reason)
+            return True
+        return False
+    return step
+
+
+def limit_step(limiter_of, status: int, reason: int, code: int) -> Step:
+    """Refuse the request if its pod's rate limiter has no token now
+    (``limiter_of(pod)``: that pod's limiter, made on first use)."""
+    def step(att) -> bool:
+        pod = att.pod
+        if limiter_of(pod).allow(pod.env._now):
+            return False
+        att.code = code
+        pod.finish(att, status, reason)
+        return True
+    return step

@@ -26,8 +26,8 @@ calls log when both its sides have closed (``close_caller``, ``close_server``,
 """
 from __future__ import annotations
 
-from ..status import (BREAKER_OPEN, BUDGET_EXHAUSTED, BULKHEAD_FULL, CANCELLED, DEADLINE, ERROR,
-                      HEDGE_LOST, NONE, OK, REJECTED, THROTTLED, TIMEOUT)
+from ..status import (BREAKER_OPEN, BUDGET_EXHAUSTED, BULKHEAD_FULL, CANCELLED, DEADLINE,
+                      DERIVE_CODE, ERROR, HEDGE_LOST, NONE, OK, REJECTED, THROTTLED, TIMEOUT)
 from .bulkhead import FULL, WAIT
 from .caller import Call, late_reason
 from .clock import DeadlineQueue
@@ -47,7 +47,7 @@ class ResilientCall(Call):
 
     __slots__ = ("policy", "breaker", "budget", "bulkhead", "throttle", "outstanding",
                  "attempts_live", "retries", "previous_backoff_s", "hedges", "timer",
-                 "hedge_timer", "last_after_timeout")
+                 "hedge_timer", "last_after_timeout", "processed")
 
     def __init__(self, site, parent, request_id: int, deadline_s: float):
         # Call.__init__ inlined (one frame less per call; keep the two in step)
@@ -58,6 +58,9 @@ class ResilientCall(Call):
         self.attempts = 0
         self.done = False
         self.live = None
+        self.endpoint = site.endpoint if site.pick_endpoint is None else site.pick_endpoint()
+        self.code = DERIVE_CODE
+        self.processed = 0
         self.policy = site.policy
         self.breaker = self.budget = self.bulkhead = self.throttle = None
         self.outstanding = 0
@@ -192,9 +195,15 @@ class ResilientCall(Call):
     # ------------------------------------------------------------ answers
     def respond(self, att: Attempt, status: int, reason: int) -> None:
         """The server side of ``att`` is over: :meth:`.caller.Call.respond`,
-        answering through this class's :meth:`on_reply`."""
+        answering through this class's :meth:`on_reply`. Counts a duplicate
+        when the callee has done the work of this logical call a second time."""
         site = self.site
+        if status == OK:
+            self.processed += 1
+            if self.processed == 2:
+                site.duplicate(site.service_index, site.label, site.env._now)
         if att.caller_closed:
+            att.code = DERIVE_CODE  # the row's code is the caller's view (it gave up)
             if att.reason == NONE:  # see Call.respond
                 att.reason = late_reason(status, reason)
             site.log.close_server(att)
@@ -281,8 +290,8 @@ class ResilientCall(Call):
         if self.done or self.outstanding:
             return  # answered already, or hedged attempts still running
         policy = self.policy
-        if status not in policy.retry_on or self.attempts >= policy.max_attempts:
-            self._end(status, att.reason)
+        if self.attempts >= policy.max_attempts or not policy.retries(att, status):
+            self._end(status, att.reason, att.code)
             return
         clock = self.site.clock
         now = clock.env._now
@@ -331,7 +340,7 @@ class ResilientCall(Call):
             att.status, att.reason = TIMEOUT, CANCELLED
             site.log.close_unsent(att, site.env._now)
 
-    def _end(self, status: int, reason: int) -> None:
+    def _end(self, status: int, reason: int, code: int = DERIVE_CODE) -> None:
         if self.bulkhead is not None:
             self._drop_waiters()
         self.done = True
@@ -340,7 +349,7 @@ class ResilientCall(Call):
         if self.budget is not None:
             self.budget.on_call_done(self.site.env._now, status == OK, self.retries,
                                      self.last_after_timeout)
-        self.status, self.reason = status, reason
+        self.status, self.reason, self.code = status, reason, code
         self.parent.child_done(self)
 
     def cancel(self) -> None:

@@ -156,3 +156,43 @@ class Service:
                 float(sum(len(p.queue) for p in pods)), float(sum(p.in_flight for p in pods)),
                 self.cpu_seconds(), float(sum(1 for p in pods if p.started_s is not None)),
                 float(open_), float(half_open), *self.cpu_setup.throttle_totals())
+
+
+class Endpoint:
+    """One endpoint of a service: its work sampler and its program."""
+
+    __slots__ = ("name", "work", "program")
+
+    def __init__(self, name: str, work, program: Program):
+        self.name = name
+        self.work = work
+        self.program = program
+
+
+class EndpointService(Service):
+    """A service with ``endpoints``: each attempt runs its endpoint's program,
+    chosen by the caller (``call.endpoint``, a code of the scenario's
+    endpoint names) before it was sent."""
+
+    __slots__ = ("by_code",)
+
+    def __init__(self, index: int, name: str, spec, clock: Clock, streams, events):
+        super().__init__(index, name, spec, clock, streams, events)
+        self.by_code: dict[int, Endpoint] = {}  # filled by the model once every site exists
+
+    def receive(self, att) -> None:
+        """:meth:`Service.receive` with the endpoint's work and program (keep the two in step)."""
+        att.arrived_s = self.env._now
+        endpoint = self.by_code[att.call.endpoint]
+        att.work_s = next(endpoint.work)
+        att.program = endpoint.program
+        if att.halt:
+            att.call.respond(att, TIMEOUT, CANCELLED)
+            return
+        endpoints = self.routable
+        if endpoints:
+            pod = self.lb.pick(endpoints) if len(endpoints) > 1 else endpoints[0]
+            pod.arrivals += 1
+            pod.accept(att)
+        else:
+            att.call.respond(att, REJECTED, NO_ENDPOINT)

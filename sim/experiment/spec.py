@@ -170,7 +170,7 @@ class Experiment:
         """The service shown in time series: ``service:`` or the first workload's target."""
         if self.spec.service:
             return self.spec.service
-        return next(iter(self.base.workload.values())).target
+        return next(iter(self.base.workload.values())).target_service
 
     def overrides_for(self, arm: str, point: int) -> list[tuple[str, Any]]:
         """Overrides of one run, applied in this order: experiment, arm, design point."""

@@ -240,7 +240,7 @@ def mmc_inputs(scenario) -> dict[str, tuple[int, float, float, float]]:
                 or getattr(pod.work, "dist", None) != "exponential" or not _is_zero(pod.io)
                 or pod.max_queue_time is not None):
             continue
-        sources = [w for w in scenario.workload.values() if w.target == name]
+        sources = [w for w in scenario.workload.values() if w.target_service == name]
         if not sources or scenario.cluster is not None:
             continue
         if not all(w.arrivals is not None and w.arrivals.rate is not None

@@ -24,7 +24,7 @@ _FAIL_COLORS = {"timeout": "#d62728", "rejected": "#ff7f0e", "error": "#9467bd",
 
 
 def _entry_service(result) -> str:
-    return next(iter(result.scenario.workload.values())).target
+    return next(iter(result.scenario.workload.values())).target_service
 
 
 def _cpu_target(result, service: str) -> Optional[float]:

@@ -1,7 +1,7 @@
 """Append-only logs of one run: requests, calls (attempts), events, samples.
 
 Written by the engine through a few methods; read once at the end as numpy
-arrays. Memory per record: a request 29 bytes; an attempt on a hop 66 bytes.
+arrays. Memory per record: a request 29 bytes; an attempt on a hop 71 bytes.
 """
 from __future__ import annotations
 
@@ -10,8 +10,36 @@ from typing import Callable, Iterable, Optional
 
 import numpy as np
 
-from ..status import EVENT_KINDS, NO_POD, UNFINISHED
+from ..status import DERIVED_CODES, EVENT_KINDS, NO_POD, UNFINISHED
 from .columns import ColumnGroup
+
+
+_DERIVED = np.array(DERIVED_CODES, dtype=np.int8)
+
+
+class DuplicateLog:
+    """Logical calls a callee processed (answered ``ok``) a second time: one
+    row per such call, at the time of the second. ``service``: the callee's
+    index (a service or an external); ``site``: the code of the call's
+    ``name`` (-1: unnamed)."""
+
+    __slots__ = ("t_s", "service", "site")
+
+    def __init__(self):
+        self.t_s = array("d")
+        self.service = array("i")
+        self.site = array("i")
+
+    def append(self, service: int, site: int, t_s: float) -> None:
+        self.service.append(service)
+        self.site.append(site)
+        self.t_s.append(t_s)
+
+    def count(self, start_s: float, end_s: float, *, service: int = None, site: int = None) -> int:
+        """Duplicates in ``[start_s, end_s)`` at ``service`` or of call ``site``."""
+        return sum(1 for svc, st, t in zip(self.service, self.site, self.t_s)
+                   if start_s <= t < end_s and (service is None or svc == service)
+                   and (site is None or st == site))
 
 
 class RequestLog:
@@ -97,9 +125,9 @@ class CallLog:
     def __init__(self, sink: Optional[Callable[[dict], None]] = None):
         """``sink``: where :meth:`hand_over` gives the rows (``record: summary``
         and ``sample``); without one every row is kept (``full``)."""
-        self.ints = ColumnGroup("i", ("caller", "service", "attempt", "pod"))
+        self.ints = ColumnGroup("i", ("caller", "service", "attempt", "pod", "endpoint"))
         self.times = ColumnGroup("d", ("request_id", *self.TIME_COLUMNS))
-        self.codes = ColumnGroup("b", ("status", "reason"))
+        self.codes = ColumnGroup("b", ("status", "reason", "code"))
         self._ints, self._times, self._codes = self.ints.buffer, self.times.buffer, self.codes.buffer
         self._open: dict = {}
         self.opened = self._open.setdefault
@@ -120,10 +148,10 @@ class CallLog:
             call, pod = att.call, att.pod
             site = call.site
             self._ints.extend((site.caller_index, site.service_index, att.no,
-                               pod.id if pod is not None else NO_POD))
+                               pod.id if pod is not None else NO_POD, call.endpoint))
             self._times.extend((call.request_id, att.sent_s, att.arrived_s, att.started_s,
                                 att.done_s, ended_s))
-            self._codes.extend((att.status, att.reason))
+            self._codes.extend((att.status, att.reason, att.code))
 
     def close_server(self, att) -> None:
         """The server side of ``att`` is over (its status and reason are set).
@@ -151,10 +179,10 @@ class CallLog:
         call, pod = att.call, att.pod
         site = call.site
         self._ints.extend((site.caller_index, site.service_index, att.no,
-                           pod.id if pod is not None else NO_POD))
+                           pod.id if pod is not None else NO_POD, call.endpoint))
         self._times.extend((call.request_id, att.sent_s, att.arrived_s, att.started_s, att.done_s,
                             att.ended_s))
-        self._codes.extend((att.status, att.reason))
+        self._codes.extend((att.status, att.reason, att.code))
 
     def hand_over(self) -> None:
         """Give the rows written so far to the sink and drop them (no sink: keep them)."""
@@ -175,7 +203,7 @@ class CallLog:
         return len(pending)
 
     def __len__(self) -> int:
-        return len(self._codes) // 2
+        return len(self._codes) // 3
 
     @property
     def nbytes(self) -> int:
@@ -186,7 +214,12 @@ class CallLog:
         out = {"request_id": times.pop("request_id").astype(np.int64)}
         out.update(self.ints.to_numpy())
         out.update(times)
-        out.update(self.codes.to_numpy())
+        codes = self.codes.to_numpy()
+        derive = codes["code"] < 0  # the code its status and reason imply (sim.status.derived_code)
+        if derive.any():
+            codes["code"][derive] = _DERIVED[codes["status"][derive].astype(np.intp),
+                                             codes["reason"][derive].astype(np.intp)]
+        out.update(codes)
         return out
 
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..status import OK, UNFINISHED
 from .distribution import ExactValues, Sketch
-from .logs import CallLog, EventLog, RequestLog, SampleLog
+from .logs import CallLog, DuplicateLog, EventLog, RequestLog, SampleLog
 from .request_stream import RequestStream
 from .series import SeriesTally, sample_times_s
 from .tallies import RequestTally, ServiceTally
@@ -126,8 +126,14 @@ class Recorder:
         self.run_tally = RequestTally(warmup, end, codes, slo_s, dist)
         self.window_tallies = {w.name: RequestTally(w.start_s, w.end_s, codes, slo_s, dist)
                                for w in measurement_windows(scenario)}
-        self.service_tallies = [ServiceTally(i, warmup, end, dist)
-                                for i in range(len(scenario.services))]
+        endpoint_codes = {name: i for i, name in enumerate(scenario.endpoint_names())}
+        self.service_tallies = [ServiceTally(i, warmup, end, dist,
+                                             {ep: endpoint_codes[ep] for ep in spec.endpoints})
+                                for i, spec in enumerate(scenario.services.values())]
+        first_external = len(scenario.services) + len(scenario.workload)
+        self.external_tallies = [ServiceTally(first_external + j, warmup, end, dist)
+                                 for j in range(len(scenario.external))]
+        self.duplicates = DuplicateLog()
         self.series = SeriesTally(len(scenario.services), self.sample_times_s)
         self.sample: Optional[RowSample] = None
         self._tables: Optional[dict] = None
@@ -150,6 +156,8 @@ class Recorder:
 
     def _take_calls(self, calls: dict, *, final: bool = False) -> None:
         for tally in self.service_tallies:
+            tally.add(calls)
+        for tally in self.external_tallies:
             tally.add(calls)
         self.series.add_calls(calls, final=final)
         if self.sample is not None:

@@ -10,6 +10,8 @@ requests counted by arrival): identity and cost of the run (``scenario``,
 ``seed``, ``duration_s``, ``warmup_s``, ``wall_s``, ``events``), the request
 metrics of :func:`request_metrics`, ``services.NAME.*``
 (:func:`sim.record.summary.service_summary`), ``cluster`` (with nodes only),
+``external.NAME.*`` (dependencies outside the cluster: no pod-seconds),
+``call_sites.NAME.duplicates`` (named calls),
 ``pod_seconds`` (total), ``hops_per_request``, ``windows.NAME.*`` (the request
 metrics per window of :mod:`sim.record.windows`) and ``memory``.
 """
@@ -20,7 +22,7 @@ from typing import Optional
 from .outcomes import latency_all_block, slo_block
 from .pods import PodIntervals
 from .recorder import Recorder
-from .summary import request_summary, service_summary
+from .summary import external_summary, request_summary, service_summary
 from .tallies import RequestTally
 
 
@@ -54,10 +56,18 @@ def run_summary(scenario, seed: int, recorder: Recorder, pods: PodIntervals, *,
     summary.update(request_metrics(recorder.run_tally, scenario))
     in_window = summary["requests"]["total"]
     samples = recorder.sample_columns
+    warmup, end = scenario.warmup, scenario.duration
+    duplicates = recorder.duplicates.count
     summary["services"] = {
         name: service_summary(recorder.service_tallies[index], samples, pods, recorder.events,
-                              spec.pod.cpu_request_cores, in_window)
+                              spec.pod.cpu_request_cores, in_window,
+                              duplicates(warmup, end, service=index))
         for index, (name, spec) in enumerate(scenario.services.items())}
+    summary["external"] = {
+        name: external_summary(tally, duplicates(warmup, end, service=tally.index))
+        for name, tally in zip(scenario.external, recorder.external_tallies)}
+    summary["call_sites"] = {name: {"duplicates": duplicates(warmup, end, site=code)}
+                             for code, name in enumerate(scenario.call_site_names())}
     if cluster is not None:
         node_hours, nodes_final = cluster
         summary["cluster"] = {"node_hours": node_hours, "nodes_final": nodes_final,

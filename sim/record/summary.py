@@ -89,8 +89,25 @@ def _cpu_used_in_window(samples: dict, service: int, warmup_s: float, end_s: flo
     return at(end_s) - (at(warmup_s) if warmup_s > 0 else 0.0)
 
 
+def endpoints_block(tally: ServiceTally) -> dict:
+    """``services.NAME.endpoints.EP``: attempts that reached the endpoint,
+    those that ended ok, and their latency (the caller's view)."""
+    return {name: {"arrivals": t.arrivals, "ok": t.ok, "latency_s": latency_block(t.latency_ok, full=False)}
+            for name, (_code, t) in tally.endpoints.items()}
+
+
+def external_summary(tally: ServiceTally, duplicates: int) -> dict:
+    """``external.NAME``: attempts sent to the dependency in the window, as
+    their callers saw them, and the latency of the ok ones."""
+    counts = {name: int(tally.status[i]) for i, name in enumerate(STATUS_NAMES)}
+    return {"attempts": tally.attempts, "ok": counts["ok"], "errors": counts["error"],
+            "rejected": counts["rejected"], "timeout": counts["timeout"],
+            "retries": tally.retries, "abandoned": tally.abandoned, "duplicates": duplicates,
+            "latency_s": latency_block(tally.latency_ok, full=False)}
+
+
 def service_summary(tally: ServiceTally, samples: dict, pods: PodIntervals, events,
-                    cpu_request: float, requests_in_window: int) -> dict:
+                    cpu_request: float, requests_in_window: int, duplicates: int = 0) -> dict:
     """One service's block over the tally's interval (see the module docstring)."""
     index, warmup_s, end_s = tally.index, tally.start_s, tally.end_s
     counts = {name: int(tally.status[i]) for i, name in enumerate(STATUS_NAMES)}
@@ -106,7 +123,7 @@ def service_summary(tally: ServiceTally, samples: dict, pods: PodIntervals, even
         "timeout": counts["timeout"], "error": counts["error"],
         "breaker_open": counts["breaker_open"], "throttled": counts["throttled"],
         "attempts": attempts, "retries": tally.retries,
-        "abandoned": tally.abandoned,
+        "abandoned": tally.abandoned, "duplicates": duplicates,
         "bulkhead_full": tally.bulkhead_full,
         "attempts_per_request": _num(attempts / requests_in_window) if requests_in_window else None,
         "waited_ratio": _num(tally.busy / tally.at_pod) if tally.at_pod else None,
@@ -122,6 +139,7 @@ def service_summary(tally: ServiceTally, samples: dict, pods: PodIntervals, even
         "restarts": kinds.get("pod_restarted", 0),
         "scale_ups": kinds.get("scale_up", 0),
         "scale_downs": kinds.get("scale_down", 0),
+        "endpoints": endpoints_block(tally),
     }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..status import REASON_NAMES, STATUS_NAMES
+from ..status import CODE_NAMES, REASON_NAMES, STATUS_NAMES
 from .pods import PodIntervals, cumulative_overlap_s
 from .series import SeriesTally
 
@@ -31,17 +31,22 @@ def requests_frame(req: dict, workloads: list[str]) -> pd.DataFrame:
     })
 
 
-def calls_frame(calls: dict, names: list[str], pod_names: list[str]) -> pd.DataFrame:
+def calls_frame(calls: dict, names: list[str], pod_names: list[str],
+                endpoint_names: list[str] = ()) -> pd.DataFrame:
+    """One row per attempt; ``endpoint`` is missing for a service without
+    endpoints, ``code`` is the gRPC code family of the outcome."""
     return pd.DataFrame({
         "request_id": calls["request_id"],
         "caller": _categorical(calls["caller"], names),
         "service": _categorical(calls["service"], names),
+        "endpoint": _names_or_missing(calls["endpoint"], list(endpoint_names)),
         "attempt": calls["attempt"],
         "pod": _names_or_missing(calls["pod"], pod_names),
         "sent_s": calls["sent_s"], "arrived_s": calls["arrived_s"],
         "started_s": calls["started_s"], "done_s": calls["done_s"], "ended_s": calls["ended_s"],
         "status": _categorical(calls["status"], STATUS_NAMES),
         "reason": _categorical(calls["reason"], REASON_NAMES),
+        "code": _categorical(calls["code"], CODE_NAMES),
     })
 
 

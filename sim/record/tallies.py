@@ -91,12 +91,31 @@ class RequestTally:
         return self.attempts_sum / self.finished if self.finished else None
 
 
-class ServiceTally:
-    """Attempts sent to service ``index`` in ``[start_s, end_s)``, as their
-    callers saw them: statuses, retries, where they waited, how long."""
+class EndpointTally:
+    """Attempts that reached one endpoint of a service: how many, how many
+    ended ok, and the latency of those (the caller's view)."""
 
-    def __init__(self, index: int, start_s: float, end_s: float, distribution: Callable):
+    def __init__(self, distribution: Callable):
+        self.arrivals = 0
+        self.ok = 0
+        self.latency_ok = distribution()
+
+    def add(self, reached: np.ndarray, ok: np.ndarray, latency_ok: np.ndarray) -> None:
+        self.arrivals += int(reached.sum())
+        self.ok += int(ok.sum())
+        self.latency_ok.add(latency_ok)
+
+
+class ServiceTally:
+    """Attempts sent to service (or external) ``index`` in ``[start_s, end_s)``,
+    as their callers saw them: statuses, retries, where they waited, how long;
+    per endpoint for ``endpoints`` (name -> code in the ``endpoint`` column)."""
+
+    def __init__(self, index: int, start_s: float, end_s: float, distribution: Callable,
+                 endpoints: Optional[Mapping[str, int]] = None):
         self.index = index
+        self.endpoints = {name: (code, EndpointTally(distribution))
+                          for name, code in (endpoints or {}).items()}
         self.start_s, self.end_s = start_s, end_s
         self.attempts = 0
         self.arrivals = 0       # reached the service
@@ -132,4 +151,10 @@ class ServiceTally:
         self.status += status_counts(status)
         self.queue_wait.add((started - arrived)[~np.isnan(started)])
         ok = status == OK
-        self.latency_ok.add((calls["ended_s"][sel] - sent[sel])[ok])
+        latency = calls["ended_s"][sel] - sent[sel]
+        self.latency_ok.add(latency[ok])
+        if self.endpoints:
+            endpoint = calls["endpoint"][sel]
+            for code, tally in self.endpoints.values():
+                mine = endpoint == code
+                tally.add(reached & mine, ok & mine, latency[ok & mine])

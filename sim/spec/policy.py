@@ -11,10 +11,20 @@ from typing import Annotated, Literal, Optional, Union
 
 from pydantic import AfterValidator, BeforeValidator, Discriminator, Field, Tag, model_validator
 
-from .base import Duration, NonNegDuration, PosDuration, Spec, Timeout
+from .base import Duration, NonNegDuration, PosDuration, Probability, Spec, Timeout
 from .distributions import LatencyDist
 
 RETRYABLE = ("timeout", "rejected", "error")
+"""Legacy ``retry_on`` names: they select by status (every code of it)."""
+
+CodeFamily = Literal["cancelled", "invalid_argument", "deadline_exceeded", "unauthenticated",
+                     "resource_exhausted", "internal", "unavailable"]
+"""A gRPC status code family (sim.status.CODE_NAMES), as scenarios name them."""
+
+DEFAULT_RETRY_ON = ("unavailable", "deadline_exceeded", "resource_exhausted", "internal")
+"""Every transient failure: everything but a caller's mistake (``invalid_argument``,
+``unauthenticated``) and its own cancellation. The same attempts as the
+legacy ``[timeout, rejected, error]``, which was the default before codes."""
 
 
 def _whole_seconds(seconds: float) -> float:
@@ -131,10 +141,18 @@ BudgetSpec = Annotated[
 
 
 class RetrySpec(Spec):
-    """Retries: ``max_attempts`` counts the first try; each retry is load balanced anew."""
+    """Retries: ``max_attempts`` counts the first try; each retry is load balanced anew.
+
+    ``retry_on`` lists the gRPC code families retried (gRPC's
+    ``retryableStatusCodes``; gRPC itself has no default and its examples
+    list ``[unavailable]``), or the legacy status names ``timeout``,
+    ``rejected``, ``error`` (every code of that status). Only an attempt that
+    ended ``timeout``, ``rejected`` or ``error`` is ever retried.
+    """
 
     max_attempts: int = Field(3, ge=1, le=100)
-    retry_on: list[Literal["timeout", "rejected", "error"]] = list(RETRYABLE)
+    retry_on: list[Union[CodeFamily, Literal["timeout", "rejected", "error"]]] = \
+        Field(default_factory=lambda: list(DEFAULT_RETRY_ON), min_length=1)
     backoff: BackoffSpec = ExponentialBackoffSpec(type="exponential")
     budget: Optional[BudgetSpec] = None
 
@@ -192,7 +210,15 @@ class ThrottleSpec(Spec):
 
 
 class CallPolicy(Spec):
-    """Timeouts, deadline, retries, breaker, bulkhead, hedging, throttling."""
+    """Timeouts, deadline, retries, breaker, bulkhead, hedging, throttling.
+
+    ``idempotent: false``: the operation must not run twice, so an attempt is
+    retried only when it was refused before any work (status ``rejected``:
+    no endpoint, queue full, shed, bulkhead, rate or concurrency limit, a
+    middleware's refusal), never after a timeout or an error, where the
+    server may have done it (gRPC's rule for non-idempotent methods); it may
+    not be hedged.
+    """
 
     timeout: Optional[Timeout] = None
     deadline: Optional[Timeout] = None
@@ -202,14 +228,44 @@ class CallPolicy(Spec):
     bulkhead: Optional[BulkheadSpec] = None
     hedge: Optional[HedgeSpec] = None
     throttle: Optional[ThrottleSpec] = None
+    idempotent: bool = True
+
+    @model_validator(mode="after")
+    def _no_hedged_side_effects(self):
+        if not self.idempotent and self.hedge is not None:
+            raise ValueError("a non-idempotent call (idempotent: false) may not be hedged: "
+                             "a hedge sends it twice on purpose")
+        return self
 
 
 class CallSpec(CallPolicy):
-    """One downstream call: ``to`` a service, with its policy."""
+    """One downstream call: ``to`` a service (``service/endpoint`` for one of
+    its endpoints) or an external dependency, with its policy.
+
+    ``probability``: the chance the call is made at all, drawn per request
+    (stream ``branch/CALLER->TARGET``): a cache with hit ratio h calls its
+    database with probability 1 - h. A call not made takes no time and
+    cannot fail. ``name``: a label for the summary's ``call_sites.NAME``
+    (logical calls whose callee did the work more than once).
+    """
 
     to: str
     latency: Optional[LatencyDist] = None
     on_failure: Literal["fail", "ignore"] = "fail"
+    probability: Probability = 1.0
+    name: Optional[str] = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+    """Names the call site in the summary (``call_sites.NAME``); unique in the scenario."""
+
+    @property
+    def target(self) -> str:
+        """The service or external called (``to`` without its endpoint)."""
+        return self.to.split("/", 1)[0]
+
+    @property
+    def endpoint(self) -> Optional[str]:
+        """The endpoint named in ``to`` (None: chosen by the endpoints' shares)."""
+        parts = self.to.split("/", 1)
+        return parts[1] if len(parts) == 2 else None
 
 
 class ParallelSpec(Spec):

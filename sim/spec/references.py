@@ -19,15 +19,40 @@ def _list(value: Any) -> list:
     return value if isinstance(value, list) else []
 
 
-def _calls(service: dict) -> Iterator[tuple[str, Any]]:
-    """(path suffix, target) of every call of a raw service, fan-outs included."""
-    for i, step in enumerate(_list(service.get("calls"))):
+def _call_steps(steps: Any, prefix: str) -> Iterator[tuple[str, Any]]:
+    for i, step in enumerate(_list(steps)):
         step = _mapping(step)
         if "parallel" in step:
             for j, call in enumerate(_list(step["parallel"])):
-                yield f"calls.{i}.parallel.{j}.to", _mapping(call).get("to")
+                yield f"{prefix}calls.{i}.parallel.{j}.to", _mapping(call).get("to")
         else:
-            yield f"calls.{i}.to", step.get("to")
+            yield f"{prefix}calls.{i}.to", step.get("to")
+
+
+def _calls(service: dict) -> Iterator[tuple[str, Any]]:
+    """(path suffix, target) of every call of a raw service, fan-outs and
+    endpoints included."""
+    yield from _call_steps(service.get("calls"), "")
+    for name, endpoint in _mapping(service.get("endpoints")).items():
+        yield from _call_steps(_mapping(endpoint).get("calls"), f"endpoints.{name}.")
+
+
+def _target(path: str, to: Any, services: dict, known: set[str],
+            kind: str = "service") -> list[Problem]:
+    """Problems of a call's or workload's ``to``/``target``: ``NAME`` or
+    ``SERVICE/ENDPOINT``, where the service has that endpoint."""
+    if not isinstance(to, str):
+        return []
+    name, _, endpoint = to.partition("/")
+    problems = _unknown(path, name, known, kind)
+    if problems or not endpoint:
+        return problems
+    if name not in services:
+        return [Problem(path, f"{name!r} is an external dependency: it has no endpoints", to)]
+    endpoints = set(_mapping(_mapping(services[name]).get("endpoints")))
+    if not endpoints:
+        return [Problem(path, f"service {name!r} has no endpoints: call it as {name!r}", to)]
+    return _unknown(path, endpoint, endpoints, f"endpoint of {name!r}")
 
 
 def _unknown(path: str, name: Any, known: set[str], kind: str = "service") -> list[Problem]:
@@ -68,17 +93,26 @@ def _cycle(graph: dict[str, list[str]]) -> list[str] | None:
 def check_references(raw: dict) -> list[Problem]:
     """Every reference problem in a raw scenario mapping."""
     services = _mapping(raw.get("services"))
+    externals = set(_mapping(raw.get("external")))
     known = set(services)
+    callable_ = known | externals
     problems: list[Problem] = []
     for name, workload in _mapping(raw.get("workload")).items():
-        problems += _unknown(f"workload.{name}.target", _mapping(workload).get("target"), known)
+        target = _mapping(workload).get("target")
+        path = f"workload.{name}.target"
+        if isinstance(target, str) and target in externals:
+            problems.append(Problem(path, f"{target!r} is an external dependency: a workload enters "
+                                          "the cluster at a service, which may call it", target))
+        else:
+            problems += _target(path, target, services, known)
     graph: dict[str, list[str]] = {}
     for name, service in services.items():
         graph[name] = []
         for suffix, target in _calls(_mapping(service)):
-            problems += _unknown(f"services.{name}.{suffix}", target, known)
+            problems += _target(f"services.{name}.{suffix}", target, services, callable_,
+                                "service or external" if externals else "service")
             if isinstance(target, str):
-                graph[name].append(target)
+                graph[name].append(target.partition("/")[0])
         for i, metric in enumerate(_list(_mapping(_mapping(service).get("hpa")).get("metrics"))):
             described = _mapping(_mapping(_mapping(metric).get("object")).get("describedObject"))
             problems += _unknown(f"services.{name}.hpa.metrics.{i}.object.describedObject.name",
@@ -88,7 +122,7 @@ def check_references(raw: dict) -> list[Problem]:
         if fault.get("kind") == "latency":
             sources = known | set(_mapping(raw.get("workload")))
             problems += _unknown(f"faults.{i}.from", fault.get("from"), sources, "service or workload")
-            problems += _unknown(f"faults.{i}.to", fault.get("to"), known)
+            problems += _unknown(f"faults.{i}.to", fault.get("to"), callable_, "service or external")
         else:
             problems += _unknown(f"faults.{i}.service", fault.get("service"), known)
     for i, rollout in enumerate(_list(raw.get("rollouts"))):

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_va
 from .base import NonNegDuration, PosDuration, Spec
 from .control import ClusterSpec, RolloutSpec
 from .distributions import LatencyDist, constant
+from .external import ExternalSpec
 from .faults import FaultSpec
 from .measure import RecordSpec, SloSpec, WindowSpec
 from .service import ServiceSpec
@@ -39,6 +40,7 @@ class Scenario(Spec):
     network: NetworkSpec = NetworkSpec()
     workload: dict[str, Workload] = Field(min_length=1)
     services: dict[str, ServiceSpec] = Field(min_length=1)
+    external: dict[str, ExternalSpec] = Field(default_factory=dict)
     faults: list[FaultSpec] = Field(default_factory=list)
     cluster: Optional[ClusterSpec] = None
     rollouts: list[RolloutSpec] = Field(default_factory=list)
@@ -48,12 +50,15 @@ class Scenario(Spec):
 
     @model_validator(mode="after")
     def _names(self):
-        bad = [n for n in [*self.services, *self.workload] if not NAME_RE.match(n)]
+        bad = [n for n in [*self.services, *self.workload, *self.external] if not NAME_RE.match(n)]
         if bad:
             raise ValueError(f"names must be letters, digits, '-' or '_' (bad: {bad})")
-        clash = sorted(set(self.services) & set(self.workload))
-        if clash:
-            raise ValueError(f"a workload and a service share the name(s) {clash}")
+        for a, b, names_a, names_b in (("workload", "service", self.workload, self.services),
+                                       ("external", "service", self.external, self.services),
+                                       ("external", "workload", self.external, self.workload)):
+            clash = sorted(set(names_a) & set(names_b))
+            if clash:
+                raise ValueError(f"a {a} and a {b} share the name(s) {clash}")
         return self
 
     @field_validator("warmup")
@@ -88,6 +93,32 @@ class Scenario(Spec):
             raise ValueError(f"windows must end by the run's duration ({duration:g} s); "
                              f"{', '.join(f'{n} ends at {t:g} s' for n, t in late.items())}")
         return windows
+
+    def call_site_names(self) -> list[str]:
+        """The ``name`` of every named call, in file order (``call_sites.NAME``)."""
+        names = []
+        for service in self.services.values():
+            for step in service.all_calls():
+                for call in (step.parallel if hasattr(step, "parallel") else [step]):
+                    if call.name is not None:
+                        names.append(call.name)
+        return names
+
+    @model_validator(mode="after")
+    def _call_names_unique(self):
+        names = self.call_site_names()
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"call names must be unique in the scenario (twice: {twice})")
+        return self
+
+    def endpoint_names(self) -> list[str]:
+        """Every endpoint name of the services, once each, in file order: an
+        endpoint's code in the ``calls`` table is its index here."""
+        names: dict[str, None] = {}
+        for service in self.services.values():
+            names.update(dict.fromkeys(service.endpoints))
+        return list(names)
 
     @property
     def window_s(self) -> float:

@@ -3,6 +3,7 @@ probes and autoscaler."""
 from __future__ import annotations
 
 import math
+import re
 from typing import Annotated, Literal, Optional
 
 from pydantic import BeforeValidator, Field, model_validator
@@ -11,7 +12,8 @@ from .base import LATENCY_WARN_S, BareSecondsAbove, Cores, Duration, NonNegDurat
 from .control import ProbeSpec, check_probe
 from .distributions import Dist, constant
 from .hpa import HPASpec
-from .policy import CallStep
+from .policy import CallStep, CodeFamily
+from .base import Probability
 
 
 class SchedulerSpec(Spec):
@@ -119,11 +121,82 @@ def _lb_shorthand(value):
     return {"type": value} if isinstance(value, str) else value
 
 
+class AfterSpec(Spec):
+    """Work after the downstream calls (render, serialize): CPU, then I/O."""
+
+    work: Dist = constant(0.0)
+    io: Dist = constant(0.0)
+
+
+class EndpointSpec(Spec):
+    """One operation of a service (``GET /cart``, ``POST /checkout``).
+
+    A request runs: ``work`` (CPU), ``io``, the ``calls`` in order, then
+    ``after`` (work, then io), then fails with probability ``error_rate``
+    (status ``error``, reason ``app_error``, code ``error_status``: a
+    baseline error of the operation, not a fault). ``work``, ``io`` and
+    ``calls`` left out are the service's (``pod.work``, ``pod.io``, its
+    ``calls``). ``share``: relative weight of the operation among requests
+    that do not name one (normalised over the service's endpoints).
+    """
+
+    share: float = Field(1.0, ge=0)
+    work: Optional[Dist] = None
+    io: Optional[Dist] = None
+    calls: Optional[list[CallStep]] = None
+    after: AfterSpec = AfterSpec()
+    error_rate: Probability = 0.0
+    error_status: CodeFamily = "internal"
+
+
+class RateLimitSpec(Spec):
+    """A token bucket (Go's ``golang.org/x/time/rate.Limiter``, ``Allow``): ``rate``
+    tokens per second, at most ``burst`` stored; a request finding no token
+    is refused at once."""
+
+    rate: float = Field(gt=0)
+    burst: int = Field(1, ge=1)
+
+
+class MiddlewareSpec(Spec):
+    """One layer of a service's onion (the seed's logging, auth, validation,
+    rate limiting): ``work`` (CPU) and ``io`` before ``next()``, then a
+    refusal with probability ``reject_ratio`` (auth failures) or by a
+    per-pod ``rate_limit``; ``after`` runs once the handler has succeeded.
+    A refused request answers ``rejected`` with code ``status`` (default:
+    ``unauthenticated`` for ``reject_ratio``, ``resource_exhausted`` for a
+    rate limit), reason ``middleware_rejected`` or ``rate_limited``."""
+
+    name: str = Field(min_length=1)
+    work: Dist = constant(0.0)
+    io: Dist = constant(0.0)
+    after: AfterSpec = AfterSpec()
+    reject_ratio: Probability = 0.0
+    rate_limit: Optional[RateLimitSpec] = None
+    status: Optional[CodeFamily] = None
+
+    @model_validator(mode="after")
+    def _one_refusal(self):
+        if self.reject_ratio > 0 and self.rate_limit is not None:
+            raise ValueError("a layer refuses by reject_ratio or by rate_limit, not both: "
+                             "make them two layers")
+        return self
+
+    @property
+    def status_name(self) -> str:
+        """The code a refusal answers with."""
+        if self.status is not None:
+            return self.status
+        return "resource_exhausted" if self.rate_limit is not None else "unauthenticated"
+
+
 class ServiceSpec(Spec):
     replicas: int = Field(1, ge=0)
     load_balancer: Annotated[LoadBalancerSpec, BeforeValidator(_lb_shorthand)] = LoadBalancerSpec()
     pod: PodSpec
     calls: list[CallStep] = Field(default_factory=list)
+    endpoints: dict[str, EndpointSpec] = Field(default_factory=dict)
+    middleware: list[MiddlewareSpec] = Field(default_factory=list)
     outlier_detection: Optional[OutlierSpec] = None
     readinessProbe: Optional[ProbeSpec] = None
     livenessProbe: Optional[ProbeSpec] = None
@@ -144,9 +217,34 @@ class ServiceSpec(Spec):
                              f"({self.hpa.maxReplicas})")
         return self
 
+    @model_validator(mode="after")
+    def _endpoints(self):
+        bad = [n for n in self.endpoints if not _ENDPOINT_NAME.match(n)]
+        if bad:
+            raise ValueError(f"endpoint names must be letters, digits, '-' or '_' (bad: {bad})")
+        if self.endpoints and sum(e.share for e in self.endpoints.values()) <= 0:
+            raise ValueError("endpoints: at least one share must be above 0")
+        names = [m.name for m in self.middleware]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"middleware names must differ (twice: {twice})")
+        return self
+
+    def all_calls(self) -> list:
+        """Every call step of the service: its own and its endpoints'."""
+        steps = list(self.calls)
+        for endpoint in self.endpoints.values():
+            steps += endpoint.calls or []
+        return steps
+
     def called_services(self) -> list[str]:
-        """Names of the services this one calls, in order, fan-outs flattened."""
+        """Names of the services and externals this one calls (endpoints
+        included), in order, fan-outs flattened."""
         names = []
-        for step in self.calls:
-            names += [c.to for c in step.parallel] if hasattr(step, "parallel") else [step.to]
+        for step in self.all_calls():
+            calls = step.parallel if hasattr(step, "parallel") else [step]
+            names += [c.target for c in calls]
         return names
+
+
+_ENDPOINT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")

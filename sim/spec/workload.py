@@ -108,13 +108,19 @@ class Arrivals(Spec):
 
 
 class Workload(Spec):
-    """One traffic source entering the cluster at ``target``."""
+    """One traffic source entering the cluster at ``target``: a service, one
+    of its endpoints (``service/endpoint``) or an external dependency."""
 
     target: str
     arrivals: Optional[Arrivals] = None
     users: Optional[int] = Field(None, ge=1)
     think_time: Optional[Dist] = None
     client: CallPolicy = CallPolicy()
+
+    @property
+    def target_service(self) -> str:
+        """The service (or external) entered, without the endpoint."""
+        return self.target.split("/", 1)[0]
 
     @model_validator(mode="after")
     def _open_or_closed(self):
