@@ -39,7 +39,8 @@ COLUMNS = {
     "calls": {
         "request_id": "the external request this attempt serves",
         "caller": "the calling service, or the workload for a client's attempt",
-        "service": "the callee",
+        "service": "the callee (a service or an external dependency)",
+        "endpoint": "the callee's endpoint; missing for a service without endpoints",
         "attempt": "1 for the first try, 2 for the first retry or hedge, …",
         "pod": "the pod that got the attempt; missing if it reached none",
         "sent_s": "the caller sent it (s)",
@@ -49,6 +50,7 @@ COLUMNS = {
         "ended_s": "the caller's side closed: answer, timeout, gave up (s); NaN if still open",
         "status": "the outcome as the caller saw it (section 4)",
         "reason": "why it ended so (section 4); empty when the status says it all",
+        "code": "the gRPC code family of the outcome as the caller saw it (section 4)",
     },
     "timeseries": {
         "t_s": "end of the sample interval (s); each row covers the interval before it",

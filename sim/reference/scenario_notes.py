@@ -16,6 +16,8 @@ _CALL_POLICY = {
     "bulkhead": "a Resilience4j bulkhead limiting concurrent calls",
     "hedge": "hedged attempts: another attempt after a delay without an answer",
     "throttle": "client-side adaptive throttling (SRE book ch. 21)",
+    "idempotent": "`false`: retried only after a refusal (`rejected`), never after a timeout or an "
+                  "error; may not be hedged",
 }
 _BUDGET_SCOPE = "`pod`: one budget per calling pod; `service`: one shared by all the caller's pods"
 _TIMED_FAULT = {
@@ -47,6 +49,8 @@ NOTES: dict[str, str] = {
     "Scenario.network": "network defaults of every hop",
     "Scenario.workload": "named traffic sources (at least one)",
     "Scenario.services": "named services (at least one); names are letters, digits, `-`, `_`",
+    "Scenario.external": "named dependencies outside the cluster (no pods, no pod-seconds), "
+                         "called like services",
     "Scenario.faults": "injected faults, in file order (fault `I` names the windows `fault.I`)",
     "Scenario.cluster": "nodes and the cluster autoscaler; none: unlimited capacity",
     "Scenario.rollouts": "rolling updates of services",
@@ -77,13 +81,17 @@ NOTES: dict[str, str] = {
     "ProfilePoint.rate": "requests/s",
     **{f"CallPolicy.{k}": v for k, v in _CALL_POLICY.items()},
     **{f"CallSpec.{k}": v for k, v in _CALL_POLICY.items()},
-    "CallSpec.to": "the callee service",
+    "CallSpec.to": "the callee: a service, `service/endpoint`, or an external dependency",
+    "CallSpec.probability": "chance the call is made, drawn per request (a cache miss: 1 - hit ratio)",
+    "CallSpec.name": "labels the call in the summary (`call_sites.NAME.duplicates`); unique",
     "CallSpec.latency": "this hop's one-way latency; none: `network.latency`",
     "CallSpec.on_failure": "`fail` the request when the call fails, or `ignore` it (an optional dependency)",
     "ParallelSpec.parallel": "calls made at once; the request waits for all, and the first failure "
                              "cancels the others",
     "RetrySpec.max_attempts": "attempts in all, the first try included (hedges count too)",
-    "RetrySpec.retry_on": "statuses that are retried (never `breaker_open`)",
+    "RetrySpec.retry_on": "gRPC code families retried (`unavailable`, `deadline_exceeded`, "
+                          "`resource_exhausted`, `internal`, `invalid_argument`, `unauthenticated`, "
+                          "`cancelled`), or the legacy statuses `timeout`, `rejected`, `error`",
     "RetrySpec.backoff": "the wait before each retry",
     "RetrySpec.budget": "a limit on retries; none: unlimited",
     "NoBackoffSpec.type": "retry at once",
@@ -139,6 +147,35 @@ NOTES: dict[str, str] = {
     "ServiceSpec.load_balancer": "how callers pick a Ready pod; a name or a block",
     "ServiceSpec.pod": "every pod of the service",
     "ServiceSpec.calls": "what one request does downstream, in order",
+    "ServiceSpec.endpoints": "operations with their own cost, calls and errors, mixed by `share`; "
+                             "none: one program (`pod.work`, `pod.io`, `calls`)",
+    "ServiceSpec.middleware": "layers around every request, outermost first (the onion model)",
+    "EndpointSpec.share": "relative weight among requests that name no endpoint",
+    "EndpointSpec.work": "CPU before the calls, core-seconds; none: `pod.work`",
+    "EndpointSpec.io": "non-CPU time before the calls; none: `pod.io`",
+    "EndpointSpec.calls": "its downstream calls, in order; none: the service's `calls`",
+    "EndpointSpec.after": "work and io after the calls (render, serialize)",
+    "EndpointSpec.error_rate": "chance a request ends `error` (reason `app_error`) after its work",
+    "EndpointSpec.error_status": "the code family of those errors",
+    "AfterSpec.work": "CPU, core-seconds",
+    "AfterSpec.io": "non-CPU time that holds the worker",
+    "MiddlewareSpec.name": "the layer's name (unique in the service; names its random streams)",
+    "MiddlewareSpec.work": "CPU before `next()`, core-seconds",
+    "MiddlewareSpec.io": "non-CPU time before `next()` (holds the worker)",
+    "MiddlewareSpec.after": "work and io after `next()` returned (success path only)",
+    "MiddlewareSpec.reject_ratio": "chance the layer refuses a request (auth failures)",
+    "MiddlewareSpec.rate_limit": "a per-pod token bucket; a request finding no token is refused",
+    "MiddlewareSpec.status": "code family of a refusal; none: `unauthenticated` (reject_ratio) or "
+                             "`resource_exhausted` (rate_limit)",
+    "RateLimitSpec.rate": "tokens added per second",
+    "RateLimitSpec.burst": "tokens stored at most (full at the start)",
+    "ExternalSpec.latency": "response time as the caller sees it, the round trip "
+                            "(`network.latency` does not apply)",
+    "ExternalSpec.error_rate": "chance a call ends `error` (reason `app_error`)",
+    "ExternalSpec.error_status": "the code family of those errors",
+    "ExternalSpec.concurrency": "calls in progress at most; beyond: refused; none: unlimited",
+    "ExternalSpec.rate_limit": "a token bucket over all callers; none: unlimited",
+    "ExternalSpec.rejection_status": "the code family of a refusal (concurrency or rate limit)",
     "ServiceSpec.outlier_detection": "Envoy outlier detection in callers' load balancing; none: off",
     "ServiceSpec.readinessProbe": "Kubernetes readiness probe; none: Ready once the container runs",
     "ServiceSpec.livenessProbe": "Kubernetes liveness probe: failures restart the container",

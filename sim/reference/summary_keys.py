@@ -4,7 +4,7 @@ The keys come from :func:`sim.record.keys.empty_run_summary`, the summary the
 one writer (:func:`sim.record.run_summary.run_summary`) gives a run of a
 scenario that has not started: which keys a run writes depends only on its
 scenario. Names that come from the scenario become placeholders (``SERVICE``,
-``WORKLOAD``, ``WINDOW``); the keys under ``windows.WINDOW`` repeat the
+``ENDPOINT``, ``EXTERNAL``, ``CALL``, ``WORKLOAD``, ``WINDOW``); the keys under ``windows.WINDOW`` repeat the
 request metrics and are described once. :data:`KEYS` holds the meanings;
 :func:`undescribed` and :func:`stale` say where it and the code disagree.
 """
@@ -17,13 +17,17 @@ from .markdown import code, table
 EXAMPLE_SCENARIO = {
     "name": "reference-keys", "duration": "10m", "warmup": "1m",
     "workload": {"clients": {"target": "api", "arrivals": {"rate": 10}}},
-    "services": {"api": {"pod": {"work": "5ms"}}},
+    "services": {"api": {"pod": {"work": "5ms"},
+                         "endpoints": {"get": {"calls": [{"to": "payment", "name": "charge",
+                                                          "retry": {}}]}}}},
+    "external": {"payment": {"latency": "100ms"}},
     "cluster": {"nodes": {"count": 2, "cpu": 4}},
     "windows": {"spike": {"from": "2m", "to": "3m"}},
     "faults": [{"kind": "slowdown", "service": "api", "at": "4m", "for": "1m", "factor": 2}],
 }
 """A scenario with every optional block that adds keys: nodes (``cluster``),
-a named window and a fault with a length (its ``fault.0`` and ``after.fault.0``)."""
+a named window and a fault with a length (its ``fault.0`` and ``after.fault.0``),
+an endpoint, an external dependency and a named call."""
 
 _LAT = {"mean": "mean", "p50": "median", "p90": "90th percentile", "p95": "95th percentile",
         "p99": "99th percentile", "p999": "99.9th percentile", "max": "maximum"}
@@ -72,6 +76,24 @@ KEYS: dict[str, tuple[str, str]] = {
     "services.SERVICE.attempts": ("attempts", "every attempt sent to the service in the interval"),
     "services.SERVICE.retries": ("attempts", "of those, retries and hedges (attempt > 1)"),
     "services.SERVICE.abandoned": ("attempts", "work the service finished after its caller gave up"),
+    "services.SERVICE.duplicates": ("calls", "logical calls the service answered ok more than once "
+                                             "(a retry or hedge after work that was done)"),
+    "services.SERVICE.endpoints.ENDPOINT.arrivals": ("attempts", "attempts that reached the endpoint"),
+    "services.SERVICE.endpoints.ENDPOINT.ok": ("attempts", "of those, ended ok (caller's view)"),
+    **{f"services.SERVICE.endpoints.ENDPOINT.latency_s.{k}": (
+        "s", f"{_LAT[k]} latency of the endpoint's ok attempts, caller's view") for k in ("mean", "p50", "p99")},
+    "external.EXTERNAL.attempts": ("attempts", "attempts sent to the external dependency in the interval"),
+    "external.EXTERNAL.ok": ("attempts", "of those, ended ok (caller's view)"),
+    "external.EXTERNAL.errors": ("attempts", "ended `error` (its `error_rate`)"),
+    "external.EXTERNAL.rejected": ("attempts", "refused by its concurrency or rate limit"),
+    "external.EXTERNAL.timeout": ("attempts", "the caller's timeout or deadline passed first"),
+    "external.EXTERNAL.retries": ("attempts", "retries and hedges (attempt > 1)"),
+    "external.EXTERNAL.abandoned": ("attempts", "answered after the caller gave up"),
+    "external.EXTERNAL.duplicates": ("calls", "logical calls it answered ok more than once"),
+    **{f"external.EXTERNAL.latency_s.{k}": ("s", f"{_LAT[k]} latency of ok attempts, caller's view")
+       for k in ("mean", "p50", "p99")},
+    "call_sites.CALL.duplicates": ("calls", "logical calls of the named call (`name`) that the callee "
+                                            "answered ok more than once; 0 where idempotency holds"),
     "services.SERVICE.bulkhead_full": ("attempts", "refused by the callers' bulkheads "
                                                    "(status rejected, never sent)"),
     "services.SERVICE.attempts_per_request": ("attempts", "attempts on the service per external "
@@ -124,6 +146,10 @@ def _names(scenario) -> list[tuple[str, str]]:
     """(prefix, placeholder) of every scenario-named part of a key, longest first."""
     from ..record.windows import measurement_windows
     pairs = [(f"services.{s}.", "services.SERVICE.") for s in scenario.services]
+    pairs += [(f"services.{s}.endpoints.{e}.", "services.SERVICE.endpoints.ENDPOINT.")
+              for s, spec in scenario.services.items() for e in spec.endpoints]
+    pairs += [(f"external.{x}.", "external.EXTERNAL.") for x in scenario.external]
+    pairs += [(f"call_sites.{c}.", "call_sites.CALL.") for c in scenario.call_site_names()]
     pairs += [(f"windows.{w.name}.", "windows.WINDOW.") for w in measurement_windows(scenario)]
     return sorted(pairs, key=lambda p: -len(p[0]))
 

@@ -1,12 +1,14 @@
-"""Statuses, reasons and event kinds: the words of :mod:`sim.status`, explained.
+"""Statuses, reasons, code families and event kinds: the words of
+:mod:`sim.status`, explained.
 
 The names come from :mod:`sim.status` (``STATUS_NAMES``, ``REASON_NAMES``,
-``EVENT_KINDS``); the meanings are here. :func:`undescribed` and
+``CODE_NAMES``, ``EVENT_KINDS``); the meanings are here. :func:`undescribed` and
 :func:`stale` say where the two disagree (the reference test fails on either).
 """
 from __future__ import annotations
 
 from .. import status
+from ..spec.policy import DEFAULT_RETRY_ON
 from .markdown import code, table
 
 STATUSES = {
@@ -37,6 +39,25 @@ REASONS = {
     "grace_expired": "termination grace ran out before the work finished",
     "abandoned": "the server finished work its caller had given up on",
     "hedge_lost": "another attempt of the same call answered first",
+    "app_error": "the callee's own baseline error (an endpoint's or an external's `error_rate`)",
+    "middleware_rejected": "a middleware layer refused it (`reject_ratio`, e.g. auth)",
+    "rate_limited": "a token-bucket rate limiter had no token (a middleware's or an external's)",
+    "concurrency_limit": "the external dependency had `concurrency` calls in progress",
+}
+
+CODES = {
+    "ok": "success",
+    "cancelled": "the caller gave up or a hedge lost (never retried: the call is over)",
+    "invalid_argument": "the caller's mistake (e.g. an endpoint's `error_status`); retrying "
+                        "cannot help",
+    "deadline_exceeded": "a timeout, or work dropped past its propagated deadline",
+    "unauthenticated": "refused by an auth middleware (its default status)",
+    "resource_exhausted": "refused for lack of room: bulkhead, rate limit, concurrency limit",
+    "internal": "a downstream failure passed up without a code of its own, or an endpoint's "
+                "default `error_status`",
+    "unavailable": "no endpoint, a full queue, a reset connection, a killed pod, an injected "
+                   "fault, an open breaker (Envoy's 503)",
+    "": "unfinished",
 }
 
 EVENT_KINDS = {
@@ -70,6 +91,7 @@ def vocabularies() -> dict[str, tuple[set[str], dict[str, str]]]:
     """Name -> (the words :mod:`sim.status` defines, their meanings here)."""
     return {"status": (set(status.STATUS_NAMES), STATUSES),
             "reason": (set(status.REASON_NAMES), REASONS),
+            "code": (set(status.CODE_NAMES), CODES),
             "event kind": (set(status.EVENT_KINDS), EVENT_KINDS)}
 
 
@@ -91,12 +113,20 @@ def section() -> str:
     return "\n\n".join([
         "## 4. Statuses, reasons and event kinds",
         "From `sim.status`. Statuses are the `status` column of `requests.parquet` and "
-        "`calls.parquet` and the status keys of `summary.json`; `retry.retry_on` may name "
-        + ", ".join(code(s) for s in sorted(status.RETRYABLE_NAMES)) + ".",
+        "`calls.parquet` and the status keys of `summary.json`. Every outcome also has a gRPC "
+        "code family (`calls.code`): an explicit one (an endpoint's `error_status`, a downstream "
+        "call's code passed up as grpc-go passes a returned status) or the one its status and "
+        "reason imply. `retry.retry_on` names code families, or the statuses "
+        + ", ".join(code(s) for s in sorted(status.RETRYABLE_NAMES)) + "; its default, "
+        + ", ".join(code(c) for c in DEFAULT_RETRY_ON) + ", retries every transient failure "
+        "(the same attempts as the earlier default `[timeout, rejected, error]`).",
         "### Statuses",
         table(["status", "meaning"], [(code(s), STATUSES.get(s, "")) for s in status.STATUS_NAMES]),
         "### Reasons (`calls.reason`)",
         table(["reason", "meaning"], reasons),
+        "### Code families (`calls.code`)",
+        table(["code", "meaning"], [(code(c) if c else "(empty)", CODES.get(c, ""))
+                                    for c in status.CODE_NAMES]),
         "### Event kinds (`events.kind`)",
         table(["kind", "meaning"], [(code(k), EVENT_KINDS.get(k, "")) for k in sorted(status.EVENT_KINDS)]),
     ])
