@@ -91,8 +91,9 @@ def _cpu_used_in_window(samples: dict, service: int, warmup_s: float, end_s: flo
 
 def endpoints_block(tally: ServiceTally) -> dict:
     """``services.NAME.endpoints.EP``: attempts that reached the endpoint,
-    those that ended ok, and their latency (the caller's view)."""
-    return {name: {"arrivals": t.arrivals, "ok": t.ok, "latency_s": latency_block(t.latency_ok, full=False)}
+    those that ended ok (and their latency, the caller's view) or failed."""
+    return {name: {"arrivals": t.arrivals, "ok": t.ok, "failed": t.failed,
+                   "latency_s": latency_block(t.latency_ok, full=False)}
             for name, (_code, t) in tally.endpoints.items()}
 
 

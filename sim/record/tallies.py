@@ -93,16 +93,20 @@ class RequestTally:
 
 class EndpointTally:
     """Attempts that reached one endpoint of a service: how many, how many
-    ended ok, and the latency of those (the caller's view)."""
+    ended ok or failed (timeout, rejected, error; the rest were unfinished),
+    and the latency of the ok ones (the caller's view)."""
 
     def __init__(self, distribution: Callable):
         self.arrivals = 0
         self.ok = 0
+        self.failed = 0
         self.latency_ok = distribution()
 
-    def add(self, reached: np.ndarray, ok: np.ndarray, latency_ok: np.ndarray) -> None:
+    def add(self, reached: np.ndarray, ok: np.ndarray, failed: np.ndarray,
+            latency_ok: np.ndarray) -> None:
         self.arrivals += int(reached.sum())
         self.ok += int(ok.sum())
+        self.failed += int(failed.sum())
         self.latency_ok.add(latency_ok)
 
 
@@ -155,6 +159,7 @@ class ServiceTally:
         self.latency_ok.add(latency[ok])
         if self.endpoints:
             endpoint = calls["endpoint"][sel]
+            failed = reached & (status != OK) & (status != UNFINISHED)
             for code, tally in self.endpoints.values():
                 mine = endpoint == code
-                tally.add(reached & mine, ok & mine, latency[ok & mine])
+                tally.add(reached & mine, ok & mine, failed & mine, latency[ok & mine])

@@ -24,7 +24,8 @@ COLUMNS_FOOTER = (
     "(failed = timeout + rejected + error; the rest were in flight at the end); refused: attempts its callers never sent (breaker open, "
     "throttled, caller's bulkhead full); waited: share that found every worker busy; wait: mean "
     "queue wait; p50/p99: latency of ok attempts (network included); cpu: CPU used / requested; "
-    "replicas: time-weighted mean/max; pod-s: pod-seconds.")
+    "replicas: time-weighted mean/max; pod-s: pod-seconds. /name: an endpoint of the service "
+    "above; (ext): an external dependency (attempts sent to it; no pods).")
 
 
 def _duration(value: Optional[float]) -> str:
@@ -90,7 +91,34 @@ def _service_lines(services: dict) -> list[str]:
             f"{_duration(svc['latency_s']['p50']):>9}{_duration(svc['latency_s']['p99']):>9}"
             f"{_pct(svc['cpu_utilization']):>7}{rep['mean']:>6.1f}/{rep['max']:<3}"
             f"{svc['pod_seconds']:>9,.0f}")
+        for endpoint, ep in svc.get("endpoints", {}).items():
+            lines.append(f"{'  /' + endpoint:<16}{ep['arrivals']:>10,}{ep['ok']:>10,}"
+                         f"{ep['failed']:>8,}{'':>25}"
+                         f"{_duration(ep['latency_s']['p50']):>9}{_duration(ep['latency_s']['p99']):>9}")
     return lines
+
+
+def _external_lines(externals: dict) -> list[str]:
+    """One line per external dependency, in the services' columns (no pods)."""
+    lines = []
+    for name, ext in externals.items():
+        failed = ext["errors"] + ext["rejected"] + ext["timeout"]
+        lines.append(f"{name + ' (ext)':<16}{ext['attempts']:>10,}{ext['ok']:>10,}{failed:>8,}"
+                     f"{'':>25}{_duration(ext['latency_s']['p50']):>9}"
+                     f"{_duration(ext['latency_s']['p99']):>9}{'-':>7}{'-':>10}{'-':>9}")
+    return lines
+
+
+def _duplicate_lines(summary: dict) -> list[str]:
+    """Logical calls done more than once: every named call, and any service or
+    external with some."""
+    found = [f"{n} {v['duplicates']:,}" for n, v in summary["services"].items() if v.get("duplicates")]
+    found += [f"{n} (ext) {v['duplicates']:,}" for n, v in summary.get("external", {}).items()
+              if v["duplicates"]]
+    found += [f"call {n!r} {v['duplicates']:,}" for n, v in summary.get("call_sites", {}).items()]
+    if not found:
+        return []
+    return ["duplicates (calls whose work was done more than once): " + ", ".join(found)]
 
 
 def _window_lines(windows: dict) -> list[str]:
@@ -112,7 +140,7 @@ def _window_lines(windows: dict) -> list[str]:
 def summary_table(summary: dict) -> str:
     """The headline numbers, one line per service, one per window and a footer
     explaining the service columns."""
-    services = _service_lines(summary["services"])
+    services = _service_lines(summary["services"]) + _external_lines(summary.get("external", {}))
     footer = textwrap.wrap(COLUMNS_FOOTER, width=len(services[0]))
-    return "\n".join(_headline(summary) + services + [""] + footer
+    return "\n".join(_headline(summary) + services + _duplicate_lines(summary) + [""] + footer
                      + _window_lines(summary.get("windows", {})))

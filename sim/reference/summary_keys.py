@@ -80,6 +80,8 @@ KEYS: dict[str, tuple[str, str]] = {
                                              "(a retry or hedge after work that was done)"),
     "services.SERVICE.endpoints.ENDPOINT.arrivals": ("attempts", "attempts that reached the endpoint"),
     "services.SERVICE.endpoints.ENDPOINT.ok": ("attempts", "of those, ended ok (caller's view)"),
+    "services.SERVICE.endpoints.ENDPOINT.failed": ("attempts", "of those, ended timeout, rejected or "
+                                                               "error (the rest were unfinished)"),
     **{f"services.SERVICE.endpoints.ENDPOINT.latency_s.{k}": (
         "s", f"{_LAT[k]} latency of the endpoint's ok attempts, caller's view") for k in ("mean", "p50", "p99")},
     "external.EXTERNAL.attempts": ("attempts", "attempts sent to the external dependency in the interval"),
