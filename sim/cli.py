@@ -58,8 +58,10 @@ def cmd_check(args) -> int:
     from .estimate import estimate
     scenario = load_scenario(args)
     services = ", ".join(scenario.services)
+    externals = f"{len(scenario.external)} external [{', '.join(scenario.external)}], " \
+        if scenario.external else ""
     print(f"{args.scenario}: ok ({scenario.name!r}: {len(scenario.services)} services [{services}], "
-          f"{len(scenario.workload)} workloads, {len(scenario.faults)} faults)")
+          f"{externals}{len(scenario.workload)} workloads, {len(scenario.faults)} faults)")
     guess = estimate(scenario, record=args.record)
     print(guess)
     if guess.too_big:

@@ -9,7 +9,11 @@ profile points moved inside the window), applies one mutation to one node:
 - ``string``: a non-numeric string; ``negative``; ``huge`` (1e12 .. inf, nan);
   ``tiny`` (0, 1e-9); ``unit``: a number with a wrong unit (``5 parsecs``);
 - ``unknown_key``: a key that does not exist, or a typo of a sibling key;
-- ``reference``: a ``to``/``target``/``service``/``from`` naming nothing,
+- ``reference``: a ``to``/``target``/``service``/``from`` naming nothing; for a
+  ``to``/``target`` also ``NAME/ghost`` (an endpoint naming nothing, or one
+  of an external or of a service without endpoints) and each valid
+  ``SERVICE/ENDPOINT``; or an external dependency renamed (its callers then
+  name nothing),
 
 writes it as YAML and runs ``podsim check`` on it in process (``sim.cli.main``,
 the command line's own code path). The only acceptable answers:
@@ -17,8 +21,9 @@ the command line's own code path). The only acceptable answers:
 - exit 2, no traceback, no "internal error", every problem line in the
   ``path: problem (got VALUE)`` form, and one problem naming the mutated path
   (that path, a path inside it or around it, or its key in the message: a
-  dropped service is reported where it is called; for a dropped key, the
-  block that lost it);
+  dropped service is reported where it is called, and so are the externals
+  of a dropped or emptied ``external`` block; for a dropped key, the block
+  that lost it);
 - exit 0, and then ``podsim run`` of it (duration clamped to 10 s) exits 0
   within a wall-clock bound (a hang or a runaway fails the example).
 
@@ -81,6 +86,8 @@ VALUES = {
     "unit": ["5 parsecs", "10 sec", "12 cores", "1h30", "500 mi", "3xs", "2 ms ms", "1e3q"],
 }
 REFERENCE_KEYS = ("to", "target", "service", "from", "name")
+ENDPOINT_KEYS = ("to", "target")  # may name SERVICE/ENDPOINT
+NAMED_BLOCKS = (("external",),)  # a block of names callers use: dropped, it is reported where they are called
 
 
 # ----------------------------------------------------------------------------- shrinking
@@ -140,6 +147,8 @@ def mutate(raw: dict, path: NodePath, kind: str, value: Any) -> tuple[dict, Node
     parent, key = parent_and_key(out, path)
     if kind == "drop":
         del parent[key]
+    elif kind == "rename":  # the key renamed ``value``: references to the old name name nothing
+        parent[value] = parent.pop(key)
     elif kind == "unknown_key":
         target = parent[key]
         target[value] = 1
@@ -156,6 +165,22 @@ def _typos(keys: list[str]) -> list[str]:
         if isinstance(key, str) and len(key) > 3:
             found += [key[:-1], key + key[-1]]
     return [k for k in found if k not in keys]
+
+
+def reference_values(raw: dict, path: NodePath) -> list[str]:
+    """What a ``reference`` mutation may write at ``path``: a name naming nothing;
+    at a ``to``/``target`` also an endpoint naming nothing (``NAME/ghost``:
+    unknown endpoint, an external's or a service without endpoints) and
+    every valid ``SERVICE/ENDPOINT``."""
+    values = ["ghost"]
+    parent, key = parent_and_key(raw, path)
+    current = parent[key]
+    if key in ENDPOINT_KEYS and isinstance(current, str):
+        name = current.partition("/")[0]
+        values.append(f"{name}/ghost")
+        service = (raw.get("services") or {}).get(name) or {}
+        values += [f"{name}/{endpoint}" for endpoint in service.get("endpoints") or {}]
+    return values
 
 
 @st.composite
@@ -179,8 +204,12 @@ def mutations(draw) -> tuple[str, dict, NodePath, str, Any]:
         return model, out, where, kind, key
     if kind == "reference":
         refs = [p for p in all_paths if p[-1] in REFERENCE_KEYS]
+        refs += [("external", name) for name in raw.get("external") or {}]
         path = draw(st.sampled_from(refs)) if refs else draw(st.sampled_from(all_paths))
-        value = "ghost"
+        if path[:-1] == ("external",):
+            out, where = mutate(raw, path, "rename", "ghost")
+            return model, out, where, kind, "ghost"
+        value = draw(st.sampled_from(reference_values(raw, path)))
     else:
         path = draw(st.sampled_from(all_paths))
         value = None if kind == "drop" else draw(st.sampled_from(VALUES[kind]))
@@ -222,13 +251,17 @@ def related(problem_path: str, line: str, mutated: str) -> bool:
     return not key.isdigit() and (key in line)
 
 
-def names_for(where: NodePath, kind: str) -> list[str]:
+def names_for(where: NodePath, kind: str, base: dict | None = None) -> list[str]:
     """Paths a problem may name for this mutation: the node, and for a dropped
     key also the block that lost it (``calls.1: to required`` after dropping
-    ``calls.1.parallel``)."""
+    ``calls.1.parallel``); for a dropped or retyped block of names
+    (``external``) also each name it held in ``base``, reported where it is
+    called (``calls.2.to: no service named 'payment'``)."""
     names = [dotted(where)]
     if kind == "drop" and len(where) > 1:
         names.append(dotted(where[:-1]))
+    if kind in ("drop", "retype") and where in NAMED_BLOCKS and base is not None:
+        names += [dotted(where + (name,)) for name in base.get(where[0]) or {}]
     return names
 
 
@@ -304,7 +337,7 @@ def test_the_shrunk_models_are_valid_and_run(workdir):
 @given(case=mutations())
 def test_a_mutated_model_is_rejected_clearly_or_runs(workdir, case):
     model, raw, where, kind, value = case
-    outcome = check_then_run(raw, names_for(where, kind), workdir)
+    outcome = check_then_run(raw, names_for(where, kind, BASES[model]), workdir)
     event(f"{kind}: {outcome}")
 
 
@@ -317,11 +350,27 @@ def test_the_oracle_catches_an_unrelated_message():
         assert_clear_rejection("1 problem found\n  a line without a path\n", "", "a")
 
 
+@pytest.mark.parametrize("path,kind,value", [
+    (("external",), "drop", None),
+    (("external",), "retype", {}),
+    (("external", "payment"), "rename", "ghost"),
+    (("services", "checkout", "endpoints", "submit", "calls", 2, "to"), "reference", "payment/ghost"),
+    (("services", "gateway", "calls", 0, "to"), "reference", "cart/ghost"),
+    (("workload", "shoppers", "target"), "reference", "checkout/ghost"),
+])
+def test_the_new_references_are_rejected_where_they_are_used(workdir, path, kind, value):
+    """Externals and endpoints (issue 12): a reference to one that is not
+    there is reported at the ``to``/``target`` using it."""
+    raw, where = mutate(BASES["checkout"], path, kind, value)
+    assert check_then_run(raw, names_for(where, kind, BASES["checkout"]), workdir) == "rejected"
+
+
 SUBPROCESS_CASES = [  # (model, path, kind, value): one per family, through a real process
     ("reference", ("services", "frontend", "calls", 0, "to"), "reference", "ghost"),
     ("retry-storm", ("services", "db", "pod", "work"), "unit", "5 parsecs"),
     ("seed-go-service", ("workload", "shoppers", "client", "retry", "max_attempts"), "huge", 10 ** 20),
     ("mmc", ("services", "queue", "pod"), "drop", None),
+    ("checkout", ("services", "gateway", "calls", 0, "to"), "reference", "checkout/ghost"),
 ]
 
 

@@ -17,9 +17,22 @@ from .distributions import LatencyDist
 RETRYABLE = ("timeout", "rejected", "error")
 """Legacy ``retry_on`` names: they select by status (every code of it)."""
 
-CodeFamily = Literal["cancelled", "invalid_argument", "deadline_exceeded", "unauthenticated",
-                     "resource_exhausted", "internal", "unavailable"]
-"""A gRPC status code family (sim.status.CODE_NAMES), as scenarios name them."""
+def _lower_code(value):
+    """gRPC writes codes in capitals (``UNAVAILABLE``, ``DEADLINE_EXCEEDED``): accept them."""
+    return value.lower() if isinstance(value, str) else value
+
+
+CodeFamily = Annotated[Literal["cancelled", "invalid_argument", "deadline_exceeded", "unauthenticated",
+                               "resource_exhausted", "internal", "unavailable"],
+                       BeforeValidator(_lower_code)]
+"""A gRPC status code family (sim.status.CODE_NAMES), as scenarios name them
+(gRPC's capitals accepted)."""
+
+RetryCondition = Annotated[Literal["cancelled", "invalid_argument", "deadline_exceeded",
+                                   "unauthenticated", "resource_exhausted", "internal", "unavailable",
+                                   "timeout", "rejected", "error"],
+                           BeforeValidator(_lower_code)]
+"""What ``retry_on`` lists: a code family, or a legacy status name."""
 
 DEFAULT_RETRY_ON = ("unavailable", "deadline_exceeded", "resource_exhausted", "internal")
 """Every transient failure: everything but a caller's mistake (``invalid_argument``,
@@ -151,8 +164,7 @@ class RetrySpec(Spec):
     """
 
     max_attempts: int = Field(3, ge=1, le=100)
-    retry_on: list[Union[CodeFamily, Literal["timeout", "rejected", "error"]]] = \
-        Field(default_factory=lambda: list(DEFAULT_RETRY_ON), min_length=1)
+    retry_on: list[RetryCondition] = Field(default_factory=lambda: list(DEFAULT_RETRY_ON), min_length=1)
     backoff: BackoffSpec = ExponentialBackoffSpec(type="exponential")
     budget: Optional[BudgetSpec] = None
 

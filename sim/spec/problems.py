@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 import typing
 from typing import Any
 
@@ -112,7 +113,11 @@ def _message(error: dict, root: type[BaseModel], loc: tuple) -> str:
     if kind in simple:
         return simple[kind]
     if kind == "literal_error":
-        return f"must be one of {ctx.get('expected')}"
+        allowed = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+        given = error.get("input")
+        close = difflib.get_close_matches(given, allowed, n=1) if isinstance(given, str) else []
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return f"must be one of {ctx.get('expected')}{hint}"
     if kind == "too_short":
         return f"needs at least {ctx.get('min_length')} item(s)"
     if kind == "too_long":

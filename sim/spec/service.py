@@ -6,7 +6,7 @@ import math
 import re
 from typing import Annotated, Literal, Optional
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from .base import LATENCY_WARN_S, BareSecondsAbove, Cores, Duration, NonNegDuration, PosDuration, Spec
 from .control import ProbeSpec, check_probe
@@ -217,18 +217,24 @@ class ServiceSpec(Spec):
                              f"({self.hpa.maxReplicas})")
         return self
 
-    @model_validator(mode="after")
-    def _endpoints(self):
-        bad = [n for n in self.endpoints if not _ENDPOINT_NAME.match(n)]
+    @field_validator("endpoints")
+    @classmethod
+    def _endpoints(cls, endpoints: dict):
+        bad = [n for n in endpoints if not _ENDPOINT_NAME.match(n)]
         if bad:
-            raise ValueError(f"endpoint names must be letters, digits, '-' or '_' (bad: {bad})")
-        if self.endpoints and sum(e.share for e in self.endpoints.values()) <= 0:
-            raise ValueError("endpoints: at least one share must be above 0")
-        names = [m.name for m in self.middleware]
+            raise ValueError(f"endpoint names must be letters, digits, '-', '_' or '.' (bad: {bad})")
+        if endpoints and sum(e.share for e in endpoints.values()) <= 0:
+            raise ValueError("at least one endpoint's share must be above 0")
+        return endpoints
+
+    @field_validator("middleware")
+    @classmethod
+    def _layer_names(cls, layers: list):
+        names = [m.name for m in layers]
         twice = sorted({n for n in names if names.count(n) > 1})
         if twice:
-            raise ValueError(f"middleware names must differ (twice: {twice})")
-        return self
+            raise ValueError(f"layer names must differ (twice: {twice})")
+        return layers
 
     def all_calls(self) -> list:
         """Every call step of the service: its own and its endpoints'."""
