@@ -6,8 +6,6 @@ Each case mutates one small valid scenario (a gateway with two middleware
 layers calling ``cart``, whose endpoints ``get``/``post`` call ``db`` and the
 external ``payment``), runs ``podsim check`` in process and asserts exit 2
 with a problem line naming the field's path and saying something specific.
-A message found poor is an expected failure (``poor message: ...``), not a
-weaker assertion: it turns into a failure (strict xfail) once fixed.
 """
 from __future__ import annotations
 
@@ -134,11 +132,6 @@ def test_the_base_scenario_runs(tmp_path, capsys):
 
 
 # ----------------------------------------------------------------------------- bad input
-def poor(reason: str):
-    """An expected failure: the message is poor (``reason`` quotes how)."""
-    return pytest.mark.xfail(reason=f"poor message: {reason}", strict=True, raises=AssertionError)
-
-
 EP = "services.cart.endpoints"
 POST_CALL = f"{EP}.post.calls.1"
 ALLOWED_CODES = r"(did you mean 'unavailable'|'unavailable')"
@@ -150,7 +143,7 @@ CASES = [
     ("share-negative", lambda r: endpoints(r)["get"].update(share=-1),
      f"{EP}.get.share", r"must be >= 0", ()),
     ("all-shares-zero", lambda r: (endpoints(r)["get"].update(share=0), endpoints(r)["post"].update(share=0)),
-     f"{EP}|services.cart", r"endpoints.*at least one share must be above 0", ()),
+     f"{EP}|services.cart", r"at least one (endpoint's )?share must be above 0", ()),
     ("error-rate-above-one", lambda r: endpoints(r)["post"].update(error_rate=1.5),
      f"{EP}.post.error_rate", r"must be <= 1", ()),
     ("error-status-typo", lambda r: endpoints(r)["post"].update(error_status="unavalable"),
@@ -176,17 +169,13 @@ CASES = [
     ("external-concurrency-zero", lambda r: payment(r).update(concurrency=0),
      "external.payment.concurrency", r"must be >= 1", ()),
     ("external-concurrency-huge", lambda r: payment(r).update(concurrency=1e308),
-     "external.payment.concurrency", r"must be a whole number|too (large|big)|must be <=",
-     (poor("pydantic's own 'Unable to parse input string as an integer, exceeded maximum size' "
-           "for a number (not a string)"),)),
+     "external.payment.concurrency", r"must be a whole number|too (large|big)|must be <=", ()),
     ("external-rate-zero", lambda r: payment(r).update(rate_limit={"rate": 0}),
      "external.payment.rate_limit.rate", r"must be > 0", ()),
     ("external-named-like-a-service", lambda r: r["external"].update(db={"latency": "10ms"}),
-     "external.db", r"'db'.*(service|clash|share)",
-     (poor("reported at '(top level)', not at external.db, as 'a external and a service share the "
-           "name(s) ['db']', with the whole scenario as the 'got' value"),)),
+     "external.db|external", r"external dependency may not share a service's .*name: 'db'", ()),
     ("middleware-duplicate-names", lambda r: layer(r, 1).update(name="auth"),
-     "services.gateway.middleware|services.gateway", r"middleware names must differ.*'auth'", ()),
+     "services.gateway.middleware|services.gateway", r"(layer|middleware) names must differ.*'auth'", ()),
     ("middleware-reject-ratio-and-rate-limit", lambda r: layer(r, 0).update(rate_limit={"rate": 10}),
      "services.gateway.middleware.0", r"reject_ratio or by rate_limit, not both", ()),
     ("middleware-reject-ratio-two", lambda r: layer(r, 0).update(reject_ratio=2),
@@ -198,20 +187,15 @@ CASES = [
     ("call-probability-above-one", lambda r: call0(r).update(probability=1.2),
      "services.gateway.calls.0.probability", r"must be <= 1", ()),
     ("call-names-twice", lambda r: call0(r).update(name="charge"),
-     f"services.gateway.calls.0.name|{POST_CALL}.name", r"(unique|twice).*'charge'",
-     (poor("reported at '(top level)', not at the call, as 'call names must be unique in the "
-           "scenario (twice: ['charge'])', with the whole scenario as the 'got' value"),)),
+     f"services.gateway.calls.0.name|{POST_CALL}.name", r"'charge' is already used at .*unique", ()),
     ("call-name-with-space", lambda r: call0(r).update(name="bad name!"),
-     "services.gateway.calls.0.name", r"letters, digits",
-     (poor("pydantic's own \"String should match pattern '^[A-Za-z0-9][A-Za-z0-9_-]*$'\" "
-           "(a regex, not the rule in words)"),)),
+     "services.gateway.calls.0.name", r"letters, digits", ()),
+    ("to-empty-endpoint", lambda r: call0(r).update(to="cart/"),
+     "services.gateway.calls.0.to", r"no endpoint after '/'", ()),
     ("not-idempotent-and-hedged", lambda r: charge(r).update(hedge={"delay": "10ms"}),
      POST_CALL, r"non-idempotent call \(idempotent: false\) may not be hedged", ()),
     ("retry-on-typo", lambda r: charge(r)["retry"].update(retry_on=["unavailble"]),
-     f"{POST_CALL}.retry.retry_on.0", ALLOWED_CODES,
-     (poor("one line per union member, the member's pydantic type in the path: "
-           "'...retry.retry_on.0.literal['cancelled',...,'unavailable']: must be one of ...' and "
-           "'...retry.retry_on.0.literal['timeout','rejected','error']: must be one of ...'"),)),
+     f"{POST_CALL}.retry.retry_on.0", ALLOWED_CODES, ()),
     ("retry-on-empty", lambda r: charge(r)["retry"].update(retry_on=[]),
      f"{POST_CALL}.retry.retry_on", r"needs at least 1 item", ()),
 ]

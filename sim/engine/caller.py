@@ -148,7 +148,7 @@ class Call:
         self.done = False
         self.live = None
         self.endpoint = site.endpoint if site.pick_endpoint is None else site.pick_endpoint()
-        self.code = DERIVE_CODE
+        # ``code`` is set with the outcome (on_reply, respond, _end), before anyone reads it
 
     def start(self) -> None:
         """Send the attempt over the network to the callee."""

@@ -59,7 +59,7 @@ class ResilientCall(Call):
         self.done = False
         self.live = None
         self.endpoint = site.endpoint if site.pick_endpoint is None else site.pick_endpoint()
-        self.code = DERIVE_CODE
+        # ``code`` is set with the outcome (on_reply, respond, _end), before anyone reads it
         self.processed = 0
         self.policy = site.policy
         self.breaker = self.budget = self.bulkhead = self.throttle = None

@@ -7,9 +7,11 @@ breaker, a bulkhead, hedging and client-side adaptive throttling.
 """
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal, Optional, Union
 
-from pydantic import AfterValidator, BeforeValidator, Discriminator, Field, Tag, model_validator
+from pydantic import (AfterValidator, BeforeValidator, Discriminator, Field, Tag, field_validator,
+                      model_validator)
 
 from .base import Duration, NonNegDuration, PosDuration, Probability, Spec, Timeout
 from .distributions import LatencyDist
@@ -50,13 +52,17 @@ WholeSeconds = Annotated[Duration, AfterValidator(_whole_seconds)]
 """A sliding window's length: counted in 1 s buckets, so whole seconds."""
 
 
+MAX_BACKOFF_S = 86_400.0
+"""A day: no back-off waits longer (the fuzzer's ``base: 1e308`` made ``10 x base`` infinite)."""
+
+
 class NoBackoffSpec(Spec):
     type: Literal["none"]
 
 
 class ConstantBackoffSpec(Spec):
     type: Literal["constant"]
-    delay: NonNegDuration
+    delay: Annotated[NonNegDuration, Field(le=MAX_BACKOFF_S)]
 
 
 class ExponentialBackoffSpec(Spec):
@@ -67,8 +73,8 @@ class ExponentialBackoffSpec(Spec):
     """
 
     type: Literal["exponential"]
-    base: PosDuration = 0.025
-    cap: Optional[PosDuration] = None
+    base: Annotated[PosDuration, Field(le=MAX_BACKOFF_S)] = 0.025
+    cap: Optional[Annotated[PosDuration, Field(le=10 * MAX_BACKOFF_S)]] = None
     multiplier: float = Field(2.0, ge=1.0)
     jitter: Literal["none", "full", "equal", "decorrelated"] = "full"
 
@@ -265,8 +271,16 @@ class CallSpec(CallPolicy):
     latency: Optional[LatencyDist] = None
     on_failure: Literal["fail", "ignore"] = "fail"
     probability: Probability = 1.0
-    name: Optional[str] = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+    name: Optional[str] = None
     """Names the call site in the summary (``call_sites.NAME``); unique in the scenario."""
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, name: Optional[str]) -> Optional[str]:
+        if name is not None and not re.match(r"^[A-Za-z0-9][A-Za-z0-9_-]*$", name):
+            raise ValueError("must be letters, digits, '-' or '_', starting with a letter or digit "
+                             "(it becomes a summary key)")
+        return name
 
     @property
     def target(self) -> str:

@@ -105,7 +105,8 @@ def _message(error: dict, root: type[BaseModel], loc: tuple) -> str:
         key, op = bounds[kind]
         return f"must be {op} {ctx.get(key)}"
     simple = {"int_type": "must be a whole number", "int_parsing": "must be a whole number",
-              "int_from_float": "must be a whole number", "float_type": "must be a number",
+              "int_from_float": "must be a whole number",
+              "int_parsing_size": "must be a whole number of a sensible size", "float_type": "must be a number",
               "float_parsing": "must be a number", "bool_type": "must be true or false",
               "bool_parsing": "must be true or false", "string_type": "must be a string",
               "dict_type": "must be a mapping", "list_type": "must be a list",

@@ -19,22 +19,46 @@ def _list(value: Any) -> list:
     return value if isinstance(value, list) else []
 
 
-def _call_steps(steps: Any, prefix: str) -> Iterator[tuple[str, Any]]:
+def _call_steps(steps: Any, prefix: str) -> Iterator[tuple[str, dict]]:
     for i, step in enumerate(_list(steps)):
         step = _mapping(step)
         if "parallel" in step:
             for j, call in enumerate(_list(step["parallel"])):
-                yield f"{prefix}calls.{i}.parallel.{j}.to", _mapping(call).get("to")
+                yield f"{prefix}calls.{i}.parallel.{j}", _mapping(call)
         else:
-            yield f"{prefix}calls.{i}.to", step.get("to")
+            yield f"{prefix}calls.{i}", step
 
 
-def _calls(service: dict) -> Iterator[tuple[str, Any]]:
-    """(path suffix, target) of every call of a raw service, fan-outs and
+def _call_specs(service: dict) -> Iterator[tuple[str, dict]]:
+    """(path suffix, raw call) of every call of a raw service, fan-outs and
     endpoints included."""
     yield from _call_steps(service.get("calls"), "")
     for name, endpoint in _mapping(service.get("endpoints")).items():
         yield from _call_steps(_mapping(endpoint).get("calls"), f"endpoints.{name}.")
+
+
+def _calls(service: dict) -> Iterator[tuple[str, Any]]:
+    """(path suffix of ``to``, target) of every call of a raw service."""
+    for suffix, call in _call_specs(service):
+        yield f"{suffix}.to", call.get("to")
+
+
+def _call_names(services: dict) -> list[Problem]:
+    """A call's ``name`` labels it in the summary: unique in the scenario."""
+    seen: dict[str, str] = {}
+    problems = []
+    for service_name, service in services.items():
+        for suffix, call in _call_specs(_mapping(service)):
+            name = call.get("name")
+            if not isinstance(name, str):
+                continue
+            path = f"services.{service_name}.{suffix}.name"
+            if name in seen:
+                problems.append(Problem(path, f"call name {name!r} is already used at {seen[name]}: "
+                                              "names must be unique in the scenario", name))
+            else:
+                seen[name] = path
+    return problems
 
 
 def _target(path: str, to: Any, services: dict, known: set[str],
@@ -43,10 +67,12 @@ def _target(path: str, to: Any, services: dict, known: set[str],
     ``SERVICE/ENDPOINT``, where the service has that endpoint."""
     if not isinstance(to, str):
         return []
-    name, _, endpoint = to.partition("/")
+    name, slash, endpoint = to.partition("/")
     problems = _unknown(path, name, known, kind)
-    if problems or not endpoint:
+    if problems or not slash:
         return problems
+    if not endpoint:
+        return [Problem(path, f"no endpoint after '/': write {name!r} or '{name}/ENDPOINT'", to)]
     if name not in services:
         return [Problem(path, f"{name!r} is an external dependency: it has no endpoints", to)]
     endpoints = set(_mapping(_mapping(services[name]).get("endpoints")))
@@ -127,6 +153,7 @@ def check_references(raw: dict) -> list[Problem]:
             problems += _unknown(f"faults.{i}.service", fault.get("service"), known)
     for i, rollout in enumerate(_list(raw.get("rollouts"))):
         problems += _unknown(f"rollouts.{i}.service", _mapping(rollout).get("service"), known)
+    problems += _call_names(services)
     cycle = _cycle(graph)
     if cycle:
         problems.append(Problem(f"services.{cycle[0]}.calls",

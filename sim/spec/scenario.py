@@ -50,16 +50,27 @@ class Scenario(Spec):
 
     @model_validator(mode="after")
     def _names(self):
-        bad = [n for n in [*self.services, *self.workload, *self.external] if not NAME_RE.match(n)]
+        bad = [n for n in [*self.services, *self.workload] if not NAME_RE.match(n)]
         if bad:
             raise ValueError(f"names must be letters, digits, '-' or '_' (bad: {bad})")
-        for a, b, names_a, names_b in (("workload", "service", self.workload, self.services),
-                                       ("external", "service", self.external, self.services),
-                                       ("external", "workload", self.external, self.workload)):
-            clash = sorted(set(names_a) & set(names_b))
-            if clash:
-                raise ValueError(f"a {a} and a {b} share the name(s) {clash}")
+        clash = sorted(set(self.services) & set(self.workload))
+        if clash:
+            raise ValueError(f"a workload and a service share the name(s) {clash}")
         return self
+
+    @field_validator("external")
+    @classmethod
+    def _external_names(cls, external: dict, info: ValidationInfo) -> dict:
+        # a field validator (after services and workload): the problem is reported at ``external``
+        bad = [n for n in external if not NAME_RE.match(n)]
+        if bad:
+            raise ValueError(f"names must be letters, digits, '-' or '_' (bad: {bad})")
+        taken = set(info.data.get("services") or {}) | set(info.data.get("workload") or {})
+        clash = sorted(set(external) & taken)
+        if clash:
+            raise ValueError(f"an external dependency may not share a service's or workload's "
+                             f"name: {', '.join(map(repr, clash))}")
+        return external
 
     @field_validator("warmup")
     @classmethod
@@ -103,14 +114,6 @@ class Scenario(Spec):
                     if call.name is not None:
                         names.append(call.name)
         return names
-
-    @model_validator(mode="after")
-    def _call_names_unique(self):
-        names = self.call_site_names()
-        twice = sorted({n for n in names if names.count(n) > 1})
-        if twice:
-            raise ValueError(f"call names must be unique in the scenario (twice: {twice})")
-        return self
 
     def endpoint_names(self) -> list[str]:
         """Every endpoint name of the services, once each, in file order: an
