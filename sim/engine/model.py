@@ -31,7 +31,7 @@ from .resilience import ResilientCall
 from .rng import Streams
 from .rollout import Rollout
 from .timeseries import record_levels, timeseries_process
-from .service import Endpoint, EndpointService, Service
+from .service import Endpoint, Service
 from .workload import ClosedLoop, OpenLoop
 
 
@@ -80,8 +80,7 @@ class Model:
         pod_ids = itertools.count()
         self.services = {}
         for i, (name, spec) in enumerate(scenario.services.items()):
-            kind = EndpointService if spec.endpoints else Service
-            service = kind(i, name, spec, self.clock, streams, events)
+            service = Service(i, name, spec, self.clock, streams, events)
             service.replicaset = ReplicaSet(service, self.clock, streams, events, pod_ids,
                                             self.cluster, ProbeSetup.from_spec(spec, streams, name))
             self.services[name] = service
@@ -136,7 +135,7 @@ class Model:
             site.label = self.call_site_codes[policy.name]
         if endpoint:
             site.endpoint = self.endpoint_codes[endpoint]
-        elif isinstance(target, EndpointService):
+        elif getattr(target, "by_code", None) is not None:  # a service with endpoints
             names = list(target.spec.endpoints)
             site.pick_endpoint = endpoint_picker(
                 [self.endpoint_codes[n] for n in names],

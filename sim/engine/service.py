@@ -1,8 +1,8 @@
 """A service: its pods, its Ready endpoints and the load balancer over them.
 
 A request arriving at the service draws its CPU work (stream
-``work/<service>``, in arrival order, so arms of an experiment see the same
-sizes), is routed by the load balancer to a routable pod (Ready and not
+``work/<service>``, or ``work/<service>/<endpoint>`` for an endpoint, in
+arrival order, so arms of an experiment see the same sizes), is routed by the load balancer to a routable pod (Ready and not
 ejected by outlier detection) and accepted, queued or rejected there. With no
 routable pod it is rejected at once (Envoy's "no healthy upstream").
 """
@@ -26,7 +26,7 @@ class Service:
     # slots: receive and admit_from_queue read several attributes per request
     __slots__ = ("index", "name", "spec", "clock", "env", "events", "pods", "endpoints",
                  "routable", "lb", "_work", "cpu_setup", "program", "desired_replicas",
-                 "retired_cpu_s", "max_queue_time_s", "replicaset", "edges", "outlier")
+                 "retired_cpu_s", "max_queue_time_s", "replicaset", "edges", "outlier", "by_code")
 
     def __init__(self, index: int, name: str, spec, clock: Clock, streams, events):
         self.index = index
@@ -43,6 +43,9 @@ class Service:
         self._work = streams.sampler(spec.pod.work, f"work/{name}")
         self.cpu_setup = CpuSetup.from_spec(spec.pod, streams, name)
         self.program = Program()  # the plan: set by the model once every call site exists
+        # with ``endpoints``: endpoint code -> Endpoint (its work and program), set by the
+        # model; the caller chose the endpoint (``call.endpoint``) before sending
+        self.by_code: Optional[dict[int, "Endpoint"]] = {} if spec.endpoints else None
         self.desired_replicas = spec.replicas
         self.retired_cpu_s = 0.0
         self.max_queue_time_s: Optional[float] = spec.pod.max_queue_time
@@ -60,8 +63,13 @@ class Service:
     def receive(self, att) -> None:
         """An attempt arrives from the network."""
         att.arrived_s = self.env._now
-        att.work_s = next(self._work)
-        att.program = self.program
+        if self.by_code is None:
+            att.work_s = next(self._work)
+            att.program = self.program
+        else:
+            endpoint = self.by_code[att.call.endpoint]
+            att.work_s = next(endpoint.work)
+            att.program = endpoint.program
         if att.halt:  # its caller gave up while it travelled (propagated)
             att.call.respond(att, TIMEOUT, CANCELLED)
             return
@@ -167,32 +175,3 @@ class Endpoint:
         self.name = name
         self.work = work
         self.program = program
-
-
-class EndpointService(Service):
-    """A service with ``endpoints``: each attempt runs its endpoint's program,
-    chosen by the caller (``call.endpoint``, a code of the scenario's
-    endpoint names) before it was sent."""
-
-    __slots__ = ("by_code",)
-
-    def __init__(self, index: int, name: str, spec, clock: Clock, streams, events):
-        super().__init__(index, name, spec, clock, streams, events)
-        self.by_code: dict[int, Endpoint] = {}  # filled by the model once every site exists
-
-    def receive(self, att) -> None:
-        """:meth:`Service.receive` with the endpoint's work and program (keep the two in step)."""
-        att.arrived_s = self.env._now
-        endpoint = self.by_code[att.call.endpoint]
-        att.work_s = next(endpoint.work)
-        att.program = endpoint.program
-        if att.halt:
-            att.call.respond(att, TIMEOUT, CANCELLED)
-            return
-        endpoints = self.routable
-        if endpoints:
-            pod = self.lb.pick(endpoints) if len(endpoints) > 1 else endpoints[0]
-            pod.arrivals += 1
-            pod.accept(att)
-        else:
-            att.call.respond(att, REJECTED, NO_ENDPOINT)
