@@ -9,7 +9,8 @@ callback on SimPy's event queue, scheduled through :mod:`.clock`):
    request (:meth:`sim.record.logs.RequestLog.arrive`) and starts a logical
    call on the workload's :class:`.caller.CallSite`: a plain
    :class:`.caller.Call`, or a :class:`.resilience.ResilientCall` when the
-   client has a call policy.
+   client has a call policy. A call to a service with endpoints carries the
+   endpoint its site names or draws by share (``call.endpoint``).
 2. **Call policy** — :meth:`.resilience.ResilientCall._try` admits an attempt
    through the adaptive throttle, the circuit breaker and the bulkhead
    (:mod:`.bulkhead`), each from the caller's :class:`.clients.Clients`;
@@ -20,16 +21,20 @@ callback on SimPy's event queue, scheduled through :mod:`.clock`):
    :meth:`~.caller.CallSite.transmit`) carries the attempt one hop
    (the edge's latency plus any injected by :mod:`.faults`).
 4. **Load balancer** — :meth:`.service.Service.receive` draws the request's
-   CPU work and routes it over the Ready, non-ejected endpoints with the
-   service's load balancer (:mod:`sim.policies.load_balancer`); no endpoint:
-   rejected at once.
+   CPU work (its endpoint's, if any, with the endpoint's program) and routes
+   it over the Ready, non-ejected pods with the service's load balancer
+   (:mod:`sim.policies.load_balancer`); no endpoint: rejected at once. An
+   external dependency (:class:`.external.External`) instead answers after
+   its response time, or refuses beyond its limits.
 5. **Pod pool** — :meth:`.pod.Pod.accept`: a gate may answer first (app not
    listening yet, fault injection, see :meth:`.replicaset.ReplicaSet.update_gate`);
    then a free worker starts it, or it waits in the pod's FIFO queue
    (:meth:`.service.Service.admit_from_queue` drops cancelled, expired or
    shed work when it reaches the head), or the queue is full: rejected.
 6. **Program steps** — :meth:`.program.Program.start` runs the service's
-   steps: :func:`.program.cpu_step` computes on the pod's CPU
+   steps (built by :mod:`.plans`: middleware before ``next()``, the
+   handler, after-work, a baseline error, middleware after-parts):
+   :func:`.program.cpu_step` computes on the pod's CPU
    (:mod:`.cpu`: Go's scheduler or processor sharing, with CFS limits),
    :func:`.program.io_step` holds the worker, and
    :func:`.program.call_step` / :func:`.program.parallel_step` make
