@@ -14,7 +14,6 @@ Each claim holds for every one of three seeds.
 """
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 import sim
