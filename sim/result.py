@@ -50,7 +50,9 @@ class Result:
     def table_names(self) -> tuple[str, ...]:
         """The tables this run has (``requests`` and ``calls`` only when rows were kept)."""
         rows = ("requests", "calls") if self._tables is not None else ()
-        return (*rows, "timeseries", "events")
+        messages = ("messages",) if self._tables is not None and "messages" in self._tables \
+            and self.scenario.topics else ()
+        return (*rows, *messages, "timeseries", "events")
 
     def _rows(self, name: str) -> dict:
         if self._tables is None:
@@ -67,6 +69,15 @@ class Result:
     def calls(self) -> pd.DataFrame:
         return tables.calls_frame(self._rows("calls"), self._names, self._pod_names,
                                   self.scenario.endpoint_names())
+
+    @cached_property
+    def messages(self) -> pd.DataFrame:
+        """One row per delivery of a message to a consumer (``record: full`` only)."""
+        if self._tables is not None and "messages" not in self._tables:
+            raise NotRecorded("this run was recorded at record: sample, which keeps no message "
+                              "rows; run it with record: full to get the messages table")
+        return tables.messages_frame(self._rows("messages"), self._names, self._pod_names,
+                                     self.scenario.consumer_groups())
 
     @cached_property
     def events(self) -> pd.DataFrame:

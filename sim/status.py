@@ -26,11 +26,12 @@ the caller's own breaker, throttle or budget would only be refused again."""
 # ------------------------------------------------------------------- reasons
 (NONE, QUEUE_FULL, NO_ENDPOINT, DOWNSTREAM, POD_KILLED, DEADLINE, CANCELLED, FAULT_ERROR,
  FAULT_OUTAGE, SHED, BULKHEAD_FULL, GRACE_EXPIRED, ABANDONED, HEDGE_LOST, NOT_SERVING,
- APP_ERROR, MIDDLEWARE_REJECTED, RATE_LIMITED, CONCURRENCY_LIMIT) = range(19)
+ APP_ERROR, MIDDLEWARE_REJECTED, RATE_LIMITED, CONCURRENCY_LIMIT, TOPIC_FULL) = range(20)
 REASON_NAMES = ("", "queue_full", "no_endpoint", "downstream", "pod_killed", "deadline",
                 "cancelled", "fault_error", "fault_outage", "shed", "bulkhead_full",
                 "grace_expired", "abandoned", "hedge_lost", "not_serving",
-                "app_error", "middleware_rejected", "rate_limited", "concurrency_limit")
+                "app_error", "middleware_rejected", "rate_limited", "concurrency_limit",
+                "topic_full")
 """Why an attempt ended as it did (``calls.reason``). ``abandoned``: the
 server finished work its caller had given up on; ``not_serving``: the
 container runs but the app is not listening yet (connection refused);
@@ -39,7 +40,7 @@ baseline errors (an endpoint's or an external's ``error_rate``);
 ``middleware_rejected``: a middleware layer refused it (e.g. auth);
 ``rate_limited``: a token-bucket rate limiter refused it (a middleware's or an
 external's); ``concurrency_limit``: an external dependency was at its
-concurrency limit."""
+concurrency limit; ``topic_full``: a topic held ``capacity`` messages."""
 
 # ------------------------------------------------------------ code families
 (CODE_OK, CODE_CANCELLED, CODE_INVALID_ARGUMENT, CODE_DEADLINE_EXCEEDED, CODE_UNAUTHENTICATED,
@@ -76,7 +77,7 @@ def derived_code(status: int, reason: int) -> int:
         return CODE_CANCELLED
     if status == TIMEOUT or reason == DEADLINE:
         return CODE_DEADLINE_EXCEEDED
-    if reason in (BULKHEAD_FULL, RATE_LIMITED, CONCURRENCY_LIMIT):
+    if reason in (BULKHEAD_FULL, RATE_LIMITED, CONCURRENCY_LIMIT, TOPIC_FULL):
         return CODE_RESOURCE_EXHAUSTED
     if reason in (DOWNSTREAM, APP_ERROR):
         return CODE_INTERNAL

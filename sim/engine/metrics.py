@@ -49,6 +49,7 @@ class MetricsServer:
         self._last: dict[int, tuple[float, float, int, int]] = {}
         self._workload_counts: dict[str, tuple[float, int]] = {}
         self.workload_rates: dict[str, float] = {}
+        self.external_sources: dict = {}  # metric name -> () -> value, read live (KEDA's adapter)
 
     def process(self, env):
         while True:
@@ -82,6 +83,9 @@ class MetricsServer:
                                float(len(pod.queue)))
 
     def external(self, name: str) -> Optional[float]:
+        source = self.external_sources.get(name)
+        if source is not None:
+            return source()
         workload, _, metric = name.partition(".")
         if metric != "requests_per_second":
             return None

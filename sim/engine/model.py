@@ -21,7 +21,9 @@ from .faults import FaultInjector
 from .hpa import HPAController
 from .metrics import MetricsServer
 from .prober import ProbeSetup
+from .consumer import Consumer
 from .external import External
+from .keda import KedaController
 from .plans import PlanBuilder, endpoint_picker
 from .program import ComputeOnly, Program, cpu_step
 from .replicaset import ReplicaSet
@@ -31,6 +33,7 @@ from .resilience import ResilientCall
 from .rng import Streams
 from .rollout import Rollout
 from .timeseries import record_levels, timeseries_process
+from .topics import KafkaTopic, QueueTopic
 from .service import Endpoint, Service
 from .workload import ClosedLoop, OpenLoop
 
@@ -87,7 +90,8 @@ class Model:
         first_external = len(scenario.services) + len(scenario.workload)
         self.externals = {name: External(first_external + j, name, spec, self.clock, streams)
                           for j, (name, spec) in enumerate(scenario.external.items())}
-        self.names = [*scenario.services, *scenario.workload, *scenario.external]
+        self.topics = self._topics(first_external + len(scenario.external))
+        self.names = [*scenario.services, *scenario.workload, *scenario.external, *scenario.topics]
         self.endpoint_codes = {name: i for i, name in enumerate(scenario.endpoint_names())}
         self.call_site_codes = {name: i for i, name in enumerate(scenario.call_site_names())}
         self.sites: list[CallSite] = []
@@ -96,18 +100,64 @@ class Model:
             self._plan(service, plans)  # makes the call sites, so after every service exists
         self.workloads = [self._workload(len(scenario.services) + i, name, spec)
                           for i, (name, spec) in enumerate(scenario.workload.items())]
+        self.consumers = self._consumers()
         self.metrics_server: Optional[MetricsServer] = None
         self.hpa_controllers = []
-        if any(s.hpa is not None for s in scenario.services.values()):
+        self.keda_controllers = []
+        if any(s.hpa is not None or s.keda is not None for s in scenario.services.values()):
             counters = {w.name: (lambda w=w: w.issued) for w in self.workloads}
             self.metrics_server = MetricsServer(list(self.services.values()), counters)
             self.hpa_controllers = [HPAController(self.services[name], spec.hpa,
                                                   self.metrics_server, self.clock, events)
                                     for name, spec in scenario.services.items() if spec.hpa]
+            self.keda_controllers = [
+                KedaController(self.services[name], spec.keda, self.consumers[name].source,
+                               self.metrics_server, self.clock, events)
+                for name, spec in scenario.services.items() if spec.keda]
+            self.hpa_controllers += [k.hpa for k in self.keda_controllers]
         self.faults = FaultInjector(scenario.faults, self.services, self.sites, streams,
                                     self.clock, events)
 
     # ----------------------------------------------------------------- build
+    def _topics(self, first_index: int) -> dict:
+        """The brokers' topics (callees of publishes), dead-letter queues linked."""
+        sc, streams = self.scenario, self.streams
+        ids = itertools.count()
+        topics = {}
+        for j, (name, spec) in enumerate(sc.topics.items()):
+            args = (first_index + j, name, spec, self.clock, self.recorder.messages, float(sc.warmup))
+            if spec.kind == "kafka":
+                topic = KafkaTopic(*args, streams.uniforms(f"producer/{name}"))
+            else:
+                topic = QueueTopic(*args, streams.sampler(spec.delay, f"delay/{name}"))
+            topic.next_id = ids
+            topics[name] = topic
+        for name, spec in sc.topics.items():
+            if getattr(spec, "dead_letter", None) is not None:
+                topics[name].dead_letter = topics[spec.dead_letter]
+        return topics
+
+    def _consumers(self) -> dict:
+        """A :class:`.consumer.Consumer` per consuming service, hooked to its pods."""
+        codes = {key: i for i, key in enumerate(self.scenario.consumer_groups())}
+        consumers = {}
+        for name, spec in self.scenario.services.items():
+            if spec.consumes is None:
+                continue
+            topic = self.topics[spec.consumes.topic]
+            group = spec.consumes.group or name
+            source = topic.group(group) if isinstance(topic, KafkaTopic) else topic
+            consumer = Consumer(self.services[name], source, spec.consumes.concurrency,
+                                codes[(spec.consumes.topic, group)], self.clock, self.recorder.messages)
+            if isinstance(topic, KafkaTopic):
+                source.consumer = consumer
+            else:
+                topic.consumers.append(consumer)
+            self.services[name].consumer = consumer
+            self.services[name].replicaset.consumer = consumer
+            consumers[name] = consumer
+        return consumers
+
     def _latency(self, dist, caller: str, callee: str):
         if dist is None:  # an external's response time is the whole round trip
             dist = Constant(value=0.0) if callee in self.externals else self.scenario.network.latency
@@ -118,7 +168,8 @@ class Model:
         calling ``to`` (``service``, ``service/endpoint`` or an external) with
         ``policy``; ``origin`` names the edge's random streams."""
         target_name, _, endpoint = to.partition("/")
-        target = self.services.get(target_name) or self.externals[target_name]
+        target = self.services.get(target_name) or self.externals.get(target_name) \
+            or self.topics[target_name]
         plain = CallPolicy.is_plain(policy)
         edge = f"{origin}->{target_name}"
         clients = None if plain else Clients(edge, CallPolicy(policy), self._breaker_log(caller, target))
@@ -147,7 +198,7 @@ class Model:
         return site
 
     def _service_site(self, service: Service, origin: str, call) -> CallSite:
-        return self._site(service.index, service.name, origin, call, call.to)
+        return self._site(service.index, service.name, origin, call, call.destination)
 
     def _breaker_log(self, caller: str, target: Service):
         events = self.recorder.events
@@ -199,6 +250,8 @@ class Model:
             env.process(self.metrics_server.process(env))
             for hpa in self.hpa_controllers:
                 env.process(hpa.process(env))
+            for keda in self.keda_controllers:
+                env.process(keda.process(env))
         if self.cluster is not None and self.cluster.autoscaler is not None:
             env.process(self.cluster.autoscaler_process(env, self._evict))
         for spec in sc.rollouts:

@@ -79,7 +79,7 @@ class PlanBuilder:
         if hasattr(step, "parallel"):
             sites = [self.make_site(service, origin, c) for c in step.parallel]
             branches = [None if c.probability >= 1.0 else
-                        (c.probability, self.streams.uniforms(f"branch/{origin}->{c.to}"))
+                        (c.probability, self.streams.uniforms(f"branch/{origin}->{c.destination}"))
                         for c in step.parallel]
             if all(b is None for b in branches):
                 return parallel_step(sites)
@@ -88,7 +88,7 @@ class PlanBuilder:
         if step.probability >= 1.0:
             return call_step(site)
         return maybe_call_step(site, step.probability,
-                               self.streams.uniforms(f"branch/{origin}->{step.to}"))
+                               self.streams.uniforms(f"branch/{origin}->{step.destination}"))
 
     # ----------------------------------------------------------- middleware
     def middleware(self, name: str, layers) -> tuple[list, list]:

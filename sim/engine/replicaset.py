@@ -56,6 +56,7 @@ class ReplicaSet:
         self._probers: dict[int, object] = {}
         self.revision = 0
         self.rollout = None
+        self.consumer = None  # a consumer service's Consumer: pods join, crash and leave it
         self.pod_faults: list = []  # faults that also hit pods created while active
 
     # ------------------------------------------------------------ queries
@@ -164,6 +165,8 @@ class ReplicaSet:
             return
         pod.serving = True
         self.update_gate(pod)
+        if self.consumer is not None:
+            self.consumer.join(pod)
         if self.rollout is not None:
             self.rollout.poke()
 
@@ -194,6 +197,8 @@ class ReplicaSet:
         self.service.set_ready(pod, False)
         pod.serving = False
         self.update_gate(pod)
+        if self.consumer is not None:
+            self.consumer.crash(pod)  # before its in-flight messages are killed
         pod.kill(POD_KILLED)
         pod.phase = STARTING
         pod.restarts += 1
@@ -208,6 +213,8 @@ class ReplicaSet:
             return
         was = pod.phase
         self.service.set_ready(pod, False)
+        if self.consumer is not None:
+            self.consumer.leave(pod)  # a graceful LeaveGroup: no new messages
         pod.phase = TERMINATING
         self._emit(pod, POD_TERMINATING, why)
         if was == PENDING and self.cluster is not None:

@@ -19,6 +19,8 @@ from .cpu import CpuSetup
 from .pod import TERMINATING, Pod
 from .program import Program
 
+NAN = float("nan")
+
 
 class Service:
     """Pods of one service and the routing of requests to them."""
@@ -26,7 +28,8 @@ class Service:
     # slots: receive and admit_from_queue read several attributes per request
     __slots__ = ("index", "name", "spec", "clock", "env", "events", "pods", "endpoints",
                  "routable", "lb", "_work", "cpu_setup", "program", "desired_replicas",
-                 "retired_cpu_s", "max_queue_time_s", "replicaset", "edges", "outlier", "by_code")
+                 "retired_cpu_s", "max_queue_time_s", "replicaset", "edges", "outlier", "by_code",
+                 "consumer")
 
     def __init__(self, index: int, name: str, spec, clock: Clock, streams, events):
         self.index = index
@@ -46,6 +49,7 @@ class Service:
         # with ``endpoints``: endpoint code -> Endpoint (its work and program), set by the
         # model; the caller chose the endpoint (``call.endpoint``) before sending
         self.by_code: Optional[dict[int, "Endpoint"]] = {} if spec.endpoints else None
+        self.consumer = None  # a consumer service's Consumer (sim.engine.consumer), set by the model
         self.desired_replicas = spec.replicas
         self.retired_cpu_s = 0.0
         self.max_queue_time_s: Optional[float] = spec.pod.max_queue_time
@@ -160,10 +164,11 @@ class Service:
             o, h = site.clients.open_breakers()
             open_ += o
             half_open += h
+        lag, oldest = (NAN, NAN) if self.consumer is None else self.consumer.backlog(self.env._now)
         return (float(replicas), float(len(self.endpoints)), float(self.desired_replicas),
                 float(sum(len(p.queue) for p in pods)), float(sum(p.in_flight for p in pods)),
                 self.cpu_seconds(), float(sum(1 for p in pods if p.started_s is not None)),
-                float(open_), float(half_open), *self.cpu_setup.throttle_totals())
+                float(open_), float(half_open), *self.cpu_setup.throttle_totals(), lag, oldest)
 
 
 class Endpoint:

@@ -24,6 +24,7 @@ import numpy as np
 from ..status import OK, UNFINISHED
 from .distribution import ExactValues, Sketch
 from .logs import CallLog, DuplicateLog, EventLog, RequestLog, SampleLog
+from .messages import GroupTally, MessageLog
 from .request_stream import RequestStream
 from .series import SeriesTally, sample_times_s
 from .tallies import RequestTally, ServiceTally
@@ -134,13 +135,20 @@ class Recorder:
         self.external_tallies = [ServiceTally(first_external + j, warmup, end, dist)
                                  for j in range(len(scenario.external))]
         self.duplicates = DuplicateLog()
+        self.group_tallies = [GroupTally(i, warmup, end, dist)
+                              for i in range(len(scenario.consumer_groups()))]
+        first_topic = first_external + len(scenario.external)
+        self.topic_tallies = [ServiceTally(first_topic + j, warmup, end, dist)
+                              for j in range(len(scenario.topics))]
         self.series = SeriesTally(len(scenario.services), self.sample_times_s)
         self.sample: Optional[RowSample] = None
         self._tables: Optional[dict] = None
         if exact:
             self.requests = RequestLog()
             self.calls = CallLog()
+            self.messages = MessageLog()
         else:
+            self.messages = MessageLog(self._take_messages, CHUNK_ROWS)
             self.calls = CallLog(self._take_calls)
             self.requests = RequestStream(CHUNK_ROWS, self._take_requests, self.calls)
             if self.level == "sample":
@@ -159,10 +167,16 @@ class Recorder:
             tally.add(calls)
         for tally in self.external_tallies:
             tally.add(calls)
+        for tally in self.topic_tallies:
+            tally.add(calls)
         self.series.add_calls(calls, final=final)
         if self.sample is not None:
             self.requests.hand_over()  # so every request that ended is known failed or not
             self.sample.take_calls(calls, final=final)
+
+    def _take_messages(self, rows: dict) -> None:
+        for tally in self.group_tallies:
+            tally.add(rows)
 
     def finish(self) -> None:
         """The run is over (open attempts flushed): feed the tallies what is left."""
@@ -170,8 +184,11 @@ class Recorder:
             req, calls = self.requests.to_numpy(), self.calls.to_numpy()
             self._take_requests(req)
             self._take_calls(calls, final=True)
-            self._tables = {"requests": req, "calls": calls}
+            messages = self.messages.to_numpy()
+            self._take_messages(messages)
+            self._tables = {"requests": req, "calls": calls, "messages": messages}
             return
+        self.messages.hand_over()
         no_calls = CallLog().to_numpy()
         self.requests.hand_over()
         self.calls.hand_over()

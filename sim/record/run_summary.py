@@ -11,7 +11,7 @@ requests counted by arrival): identity and cost of the run (``scenario``,
 metrics of :func:`request_metrics`, ``services.NAME.*``
 (:func:`sim.record.summary.service_summary`), ``cluster`` (with nodes only),
 ``external.NAME.*`` (dependencies outside the cluster: no pod-seconds),
-``call_sites.NAME.duplicates`` (named calls),
+``call_sites.NAME.duplicates`` (named calls), ``topics.NAME.*`` (messaging),
 ``pod_seconds`` (total), ``hops_per_request``, ``windows.NAME.*`` (the request
 metrics per window of :mod:`sim.record.windows`) and ``memory``.
 """
@@ -22,7 +22,7 @@ from typing import Optional
 from .outcomes import latency_all_block, slo_block
 from .pods import PodIntervals
 from .recorder import Recorder
-from .summary import external_summary, request_summary, service_summary
+from .summary import external_summary, request_summary, service_summary, topics_summary
 from .tallies import RequestTally
 
 
@@ -68,6 +68,7 @@ def run_summary(scenario, seed: int, recorder: Recorder, pods: PodIntervals, *,
         for name, tally in zip(scenario.external, recorder.external_tallies)}
     summary["call_sites"] = {name: {"duplicates": duplicates(warmup, end, site=code)}
                              for code, name in enumerate(scenario.call_site_names())}
+    summary["topics"] = topics_summary(scenario, recorder, samples)
     if cluster is not None:
         node_hours, nodes_final = cluster
         summary["cluster"] = {"node_hours": node_hours, "nodes_final": nodes_final,

@@ -107,6 +107,41 @@ def external_summary(tally: ServiceTally, duplicates: int) -> dict:
             "latency_s": latency_block(tally.latency_ok, full=False)}
 
 
+def topics_summary(scenario, recorder, samples: dict) -> dict:
+    """``topics.NAME``: publishes acknowledged by the broker (``published``)
+    or refused (``rejected``) in the window; deliveries, acknowledgements,
+    redeliveries and dead letters of the messages published in it, in all
+    and per consumer ``groups.GROUP`` (with the group's largest sampled lag
+    and oldest-message age, end-to-end latency and wait)."""
+    groups = scenario.consumer_groups()
+    out = {}
+    for j, (name, tally) in enumerate(zip(scenario.topics, recorder.topic_tallies)):
+        mine = {g: recorder.group_tallies[i] for i, (t, g) in enumerate(groups) if t == name}
+        block = {"published": int(tally.status[0]), "rejected": int(tally.status[2]),
+                 "delivered": sum(t.delivered for t in mine.values()),
+                 "acked": sum(t.acked for t in mine.values()),
+                 "redelivered": sum(t.redelivered for t in mine.values()),
+                 "dead_lettered": recorder.messages.dead_letters.get(tally.index, 0),
+                 "groups": {g: _group_block(t, scenario, name, g, samples) for g, t in mine.items()}}
+        out[name] = block
+    return out
+
+
+def _group_block(tally, scenario, topic: str, group: str, samples: dict) -> dict:
+    services = [i for i, (n, s) in enumerate(scenario.services.items())
+                if s.consumes is not None and s.consumes.topic == topic
+                and (s.consumes.group or n) == group]
+    rows = np.isin(samples["service"], services) & (samples["t_s"] >= scenario.warmup)
+    lag, age = samples["lag"][rows], samples["oldest_age_s"][rows]
+    return {"delivered": tally.delivered, "acked": tally.acked, "redelivered": tally.redelivered,
+            "failed": tally.failed,
+            "lag_max": _opt(float(np.nanmax(lag))) if len(lag) and not np.isnan(lag).all() else None,
+            "oldest_age_max_s": _opt(float(np.nanmax(age))) if len(age) and not np.isnan(age).all()
+            else None,
+            "end_to_end_s": latency_block(tally.end_to_end, full=False),
+            "wait_s": {"mean": _opt(tally.wait_mean())}}
+
+
 def service_summary(tally: ServiceTally, samples: dict, pods: PodIntervals, events,
                     cpu_request: float, requests_in_window: int, duplicates: int = 0) -> dict:
     """One service's block over the tally's interval (see the module docstring)."""

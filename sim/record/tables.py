@@ -50,6 +50,25 @@ def calls_frame(calls: dict, names: list[str], pod_names: list[str],
     })
 
 
+def messages_frame(rows: dict, names: list[str], pod_names: list[str],
+                   groups: list[tuple[str, str]]) -> pd.DataFrame:
+    """One row per delivery (see :mod:`sim.record.messages`)."""
+    return pd.DataFrame({
+        "message_id": rows["message_id"],
+        "topic": _categorical(rows["topic"], names),
+        "group": _categorical(rows["group"], [g for _t, g in groups]) if len(set(groups)) == len(
+            {g for _t, g in groups}) else _categorical(rows["group"], [f"{t}/{g}" for t, g in groups]),
+        "partition": rows["partition"].astype(np.int32),
+        "delivery": rows["delivery"].astype(np.int32),
+        "pod": _names_or_missing(rows["pod"], pod_names),
+        "published_s": rows["published_s"], "delivered_s": rows["delivered_s"],
+        "ended_s": rows["ended_s"],
+        "status": _categorical(rows["status"], STATUS_NAMES),
+        "reason": _categorical(rows["reason"], REASON_NAMES),
+        "acked": rows["acked"].astype(bool),
+    })
+
+
 def events_frame(events, names: list[str], pod_names: list[str]) -> pd.DataFrame:
     t = np.array(events.t_s, dtype=float)
     service = np.array(events.service, dtype=np.int64)
@@ -95,6 +114,8 @@ def timeseries_frame(samples: dict, series: SeriesTally, pods: PodIntervals, nam
             "throttled_periods": np.diff(np.concatenate([[0.0], samples["throttled_periods"][rows]]))
             .round().astype(int),
             "throttled_s": np.diff(np.concatenate([[0.0], samples["throttled_s"][rows]])),
+            "lag": samples["lag"][rows],
+            "oldest_age_s": samples["oldest_age_s"][rows],
         }))
     if not frames:
         return pd.DataFrame(columns=["t_s", "service"])

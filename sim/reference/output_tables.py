@@ -70,6 +70,10 @@ COLUMNS = {
         "breakers_half_open": "callers' circuit breakers to this service half-open at t_s",
         "throttled_periods": "CFS periods in the interval in which the pods stalled on their quota",
         "throttled_s": "seconds the pods' threads stalled on their CFS quota in the interval",
+        "lag": "a consumer service: messages of its group not yet acknowledged (Kafka: not "
+               "committed) at t_s; NaN for other services",
+        "oldest_age_s": "a consumer service: age of its group's oldest unacknowledged message at "
+                        "t_s (s); NaN for other services",
     },
     "events": {
         "t_s": "simulated time (s)",

@@ -258,7 +258,9 @@ class CallPolicy(Spec):
 
 class CallSpec(CallPolicy):
     """One downstream call: ``to`` a service (``service/endpoint`` for one of
-    its endpoints) or an external dependency, with its policy.
+    its endpoints) or an external dependency, or ``publish`` to a topic (the
+    broker acknowledges; the publisher does not wait for consumers), with its
+    policy (timeouts, retries and breakers apply to a publish alike).
 
     ``probability``: the chance the call is made at all, drawn per request
     (stream ``branch/CALLER->TARGET``): a cache with hit ratio h calls its
@@ -267,7 +269,8 @@ class CallSpec(CallPolicy):
     (logical calls whose callee did the work more than once).
     """
 
-    to: str
+    to: Optional[str] = None
+    publish: Optional[str] = None
     latency: Optional[LatencyDist] = None
     on_failure: Literal["fail", "ignore"] = "fail"
     probability: Probability = 1.0
@@ -282,15 +285,26 @@ class CallSpec(CallPolicy):
                              "(it becomes a summary key)")
         return name
 
+    @model_validator(mode="after")
+    def _to_or_publish(self):
+        if (self.to is None) == (self.publish is None):
+            raise ValueError("give either to (a service or external) or publish (a topic)")
+        return self
+
+    @property
+    def destination(self) -> str:
+        """What the step sends to: ``to`` or the topic of ``publish``."""
+        return self.to if self.to is not None else self.publish
+
     @property
     def target(self) -> str:
-        """The service or external called (``to`` without its endpoint)."""
-        return self.to.split("/", 1)[0]
+        """The service, external or topic called (without an endpoint)."""
+        return self.destination.split("/", 1)[0]
 
     @property
     def endpoint(self) -> Optional[str]:
         """The endpoint named in ``to`` (None: chosen by the endpoints' shares)."""
-        parts = self.to.split("/", 1)
+        parts = self.destination.split("/", 1)
         return parts[1] if len(parts) == 2 else None
 
 

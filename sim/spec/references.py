@@ -40,7 +40,36 @@ def _call_specs(service: dict) -> Iterator[tuple[str, dict]]:
 def _calls(service: dict) -> Iterator[tuple[str, Any]]:
     """(path suffix of ``to``, target) of every call of a raw service."""
     for suffix, call in _call_specs(service):
-        yield f"{suffix}.to", call.get("to")
+        if "to" in call or "publish" not in call:
+            yield f"{suffix}.to", call.get("to")
+
+
+def _publishes(service: dict) -> Iterator[tuple[str, Any]]:
+    """(path suffix of ``publish``, topic) of every publish of a raw service."""
+    for suffix, call in _call_specs(service):
+        if "publish" in call:
+            yield f"{suffix}.publish", call.get("publish")
+
+
+def _topic_problems(raw: dict, services: dict, topics: dict) -> list[Problem]:
+    """Publishes name topics, consumers read topics, KEDA triggers fit their topic."""
+    known = set(topics)
+    problems: list[Problem] = []
+    for name, service in services.items():
+        service = _mapping(service)
+        for suffix, topic in _publishes(service):
+            problems += _unknown(f"services.{name}.{suffix}", topic, known, "topic")
+        consumes = _mapping(service.get("consumes"))
+        topic = consumes.get("topic")
+        problems += _unknown(f"services.{name}.consumes.topic", topic, known, "topic")
+        kind = _mapping(topics.get(topic)).get("kind") if isinstance(topic, str) else None
+        for i, trigger in enumerate(_list(_mapping(service.get("keda")).get("triggers"))):
+            wanted = {"kafka": "kafka", "rabbitmq": "queue"}.get(_mapping(trigger).get("type"))
+            if kind is not None and wanted is not None and wanted != kind:
+                problems.append(Problem(f"services.{name}.keda.triggers.{i}.type",
+                                        f"a {_mapping(trigger).get('type')} trigger needs a {wanted} "
+                                        f"topic; {topic!r} is a {kind} topic", _mapping(trigger).get("type")))
+    return problems
 
 
 def _call_names(services: dict) -> list[Problem]:
@@ -120,6 +149,7 @@ def check_references(raw: dict) -> list[Problem]:
     """Every reference problem in a raw scenario mapping."""
     services = _mapping(raw.get("services"))
     externals = set(_mapping(raw.get("external")))
+    topics = _mapping(raw.get("topics"))
     known = set(services)
     callable_ = known | externals
     problems: list[Problem] = []
@@ -129,12 +159,18 @@ def check_references(raw: dict) -> list[Problem]:
         if isinstance(target, str) and target in externals:
             problems.append(Problem(path, f"{target!r} is an external dependency: a workload enters "
                                           "the cluster at a service, which may call it", target))
-        else:
-            problems += _target(path, target, services, known)
+        elif not (isinstance(target, str) and target in topics):  # a topic: an event source
+            problems += _target(path, target, services, known | set(topics),
+                                "service or topic" if topics else "service")
+    problems += _topic_problems(raw, services, topics)
     graph: dict[str, list[str]] = {}
     for name, service in services.items():
         graph[name] = []
         for suffix, target in _calls(_mapping(service)):
+            if isinstance(target, str) and target in topics:
+                problems.append(Problem(f"services.{name}.{suffix}", f"{target!r} is a topic: "
+                                        f"write publish: {target}", target))
+                continue
             problems += _target(f"services.{name}.{suffix}", target, services, callable_,
                                 "service or external" if externals else "service")
             if isinstance(target, str):

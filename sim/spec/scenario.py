@@ -14,6 +14,7 @@ from .external import ExternalSpec
 from .faults import FaultSpec
 from .measure import RecordSpec, SloSpec, WindowSpec
 from .service import ServiceSpec
+from .topics import TopicSpec
 from .workload import Workload
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
@@ -41,6 +42,7 @@ class Scenario(Spec):
     workload: dict[str, Workload] = Field(min_length=1)
     services: dict[str, ServiceSpec] = Field(min_length=1)
     external: dict[str, ExternalSpec] = Field(default_factory=dict)
+    topics: dict[str, TopicSpec] = Field(default_factory=dict)
     faults: list[FaultSpec] = Field(default_factory=list)
     cluster: Optional[ClusterSpec] = None
     rollouts: list[RolloutSpec] = Field(default_factory=list)
@@ -57,6 +59,36 @@ class Scenario(Spec):
         if clash:
             raise ValueError(f"a workload and a service share the name(s) {clash}")
         return self
+
+    @field_validator("topics")
+    @classmethod
+    def _topic_names(cls, topics: dict, info: ValidationInfo) -> dict:
+        bad = [n for n in topics if not NAME_RE.match(n)]
+        if bad:
+            raise ValueError(f"names must be letters, digits, '-' or '_' (bad: {bad})")
+        taken = set(info.data.get("services") or {}) | set(info.data.get("workload") or {}) \
+            | set(info.data.get("external") or {})
+        clash = sorted(set(topics) & taken)
+        if clash:
+            raise ValueError(f"a topic may not share a service's, workload's or external's "
+                             f"name: {', '.join(map(repr, clash))}")
+        for name, topic in topics.items():
+            target = getattr(topic, "dead_letter", None)
+            if target is not None and getattr(topics.get(target), "kind", None) != "queue":
+                raise ValueError(f"{name}.dead_letter: {target!r} is not a queue topic "
+                                 f"(queue topics: {', '.join(n for n, t in topics.items() if t.kind == 'queue') or 'none'})")
+            if target == name:
+                raise ValueError(f"{name}.dead_letter: a queue cannot be its own dead-letter queue")
+        return topics
+
+    def consumer_groups(self) -> list[tuple[str, str]]:
+        """``(topic, group)`` of every consumer group, once each, in file order
+        (a group's code in the ``messages`` table is its index here)."""
+        groups: dict[tuple[str, str], None] = {}
+        for name, service in self.services.items():
+            if service.consumes is not None:
+                groups[(service.consumes.topic, service.consumes.group or name)] = None
+        return list(groups)
 
     @field_validator("external")
     @classmethod

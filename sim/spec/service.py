@@ -13,6 +13,7 @@ from .control import ProbeSpec, check_probe
 from .distributions import Dist, constant
 from .hpa import HPASpec
 from .policy import CallStep, CodeFamily
+from .topics import ConsumesSpec, KedaSpec
 from .base import Probability
 
 
@@ -202,6 +203,21 @@ class ServiceSpec(Spec):
     livenessProbe: Optional[ProbeSpec] = None
     startupProbe: Optional[ProbeSpec] = None
     hpa: Optional[HPASpec] = None
+    consumes: Optional[ConsumesSpec] = None
+    keda: Optional[KedaSpec] = None
+
+    @model_validator(mode="after")
+    def _autoscaler(self):
+        if self.keda is not None and self.hpa is not None:
+            raise ValueError("give hpa or keda, not both: KEDA makes its own HPA")
+        if self.keda is not None and self.consumes is None:
+            raise ValueError("keda scales a consumer: add consumes (the topic it reads)")
+        if self.keda is not None and self.replicas > self.keda.maxReplicaCount:
+            raise ValueError(f"replicas ({self.replicas}) exceeds keda.maxReplicaCount "
+                             f"({self.keda.maxReplicaCount})")
+        if self.consumes is not None and self.endpoints:
+            raise ValueError("a consumer runs one program per message: give it no endpoints")
+        return self
 
     @model_validator(mode="after")
     def _probes(self):
@@ -249,7 +265,15 @@ class ServiceSpec(Spec):
         names = []
         for step in self.all_calls():
             calls = step.parallel if hasattr(step, "parallel") else [step]
-            names += [c.target for c in calls]
+            names += [c.target for c in calls if c.publish is None]
+        return names
+
+    def published_topics(self) -> list[str]:
+        """Topics this service publishes to, endpoints included."""
+        names = []
+        for step in self.all_calls():
+            calls = step.parallel if hasattr(step, "parallel") else [step]
+            names += [c.publish for c in calls if c.publish is not None]
         return names
 
 
