@@ -326,7 +326,7 @@ class QueueTopic(Topic):
     def __init__(self, index, name, spec, clock, log, warmup_s, delays):
         super().__init__(index, name, spec, clock, log, warmup_s)
         self.visible: deque[Message] = deque()
-        self.unacked = 0          # published (or moved in) and neither acked nor dead-lettered
+        self.pending: dict[int, Message] = {}  # neither acked nor dead-lettered, oldest first
         self.consumers: list = []
         self._feeding = False
         self._delays = delays
@@ -335,7 +335,7 @@ class QueueTopic(Topic):
 
     def _append(self, msg_id, now, in_window) -> Message:
         msg = Message(msg_id, self, -1, 0, now, in_window)
-        self.unacked += 1
+        self.pending[msg.id] = msg
         delay = next(self._delays)
         if delay > 0:
             msg.visible_at = now + delay
@@ -351,7 +351,7 @@ class QueueTopic(Topic):
         self.feed()
 
     def backlog(self) -> int:
-        return self.unacked
+        return len(self.pending)
 
     def feed(self) -> None:
         """Hand visible messages to members with room, in turn. Re-entrant
@@ -377,7 +377,7 @@ class QueueTopic(Topic):
             msg.receives += 1
             limit = self.spec.max_receive_count
             if limit is not None and msg.receives > limit:
-                self.unacked -= 1
+                del self.pending[msg.id]
                 msg.acked = True  # gone from this queue
                 self._dead_letter(msg, now)
                 continue
@@ -403,17 +403,20 @@ class QueueTopic(Topic):
         acked = ok and not msg.acked
         if acked:
             msg.acked = True
-            self.unacked -= 1
+            del self.pending[msg.id]
         self.feed()
         return acked
 
     def lag(self) -> int:
         """Messages in the queue, ready and unacknowledged (RabbitMQ's count)."""
-        return self.unacked
+        return len(self.pending)
 
     def ready(self) -> int:
-        return len(self.visible)
+        """Messages visible now (waiting for a consumer)."""
+        return sum(1 for m in self.visible if not m.acked)
 
     def oldest_age_s(self, now: float) -> float:
-        ages = [now - m.published_s for m in self.visible if not m.acked]
-        return max(ages, default=0.0)
+        """Age of the oldest message not yet acknowledged (0 without one)."""
+        for msg in self.pending.values():
+            return now - msg.published_s
+        return 0.0
