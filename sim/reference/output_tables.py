@@ -1,4 +1,4 @@
-"""The four tables of a run (``requests``, ``calls``, ``timeseries``,
+"""The tables of a run (``requests``, ``calls``, ``messages``, ``timeseries``,
 ``events``): their real columns, read from a tiny run, and what each means.
 
 The columns are those of the frames :mod:`sim.record.tables` builds, listed by
@@ -12,16 +12,18 @@ from functools import lru_cache
 
 from .markdown import code, table
 
-TABLES = ("requests", "calls", "timeseries", "events")
+TABLES = ("requests", "calls", "messages", "timeseries", "events")
 
 TINY_SCENARIO = {
     "name": "reference-tables", "duration": "4s", "sample_interval": "1s", "seed": 1,
     "workload": {"clients": {"target": "api", "arrivals": {"rate": 20},
                              "client": {"timeout": "1s", "retry": {"max_attempts": 2}}}},
     "services": {"api": {"replicas": 1, "pod": {"cpu": 1, "work": "5ms"},
-                         "calls": [{"to": "db", "timeout": "100ms"}]},
-                 "db": {"replicas": 1, "pod": {"cpu": 1, "work": "2ms"}}},
+                         "calls": [{"to": "db", "timeout": "100ms"}, {"publish": "orders"}]},
+                 "db": {"replicas": 1, "pod": {"cpu": 1, "work": "2ms"}},
+                 "mailer": {"pod": {"cpu": 1, "work": "1ms"}, "consumes": {"topic": "orders"}}},
     "faults": [{"kind": "slowdown", "service": "db", "at": "1s", "for": "1s", "factor": 2}],
+    "topics": {"orders": {"kind": "kafka", "partitions": 2, "rebalance_pause": "0s"}},
 }
 """A scenario small enough to run in well under a second, with a call between
 services, so every table has rows and every column its real type."""
@@ -51,6 +53,20 @@ COLUMNS = {
         "status": "the outcome as the caller saw it (section 4)",
         "reason": "why it ended so (section 4); empty when the status says it all",
         "code": "the gRPC code family of the outcome as the caller saw it (section 4)",
+    },
+    "messages": {
+        "message_id": "the message, from 0 in publish order over every topic",
+        "topic": "the topic it was delivered from",
+        "group": "the consumer group it was delivered to (a queue's consumers: their service's group)",
+        "partition": "its Kafka partition; -1 for a queue",
+        "delivery": "1 for the first delivery to the group, 2 for the first redelivery, …",
+        "pod": "the consumer pod that processed it",
+        "published_s": "the broker acknowledged the publish (s)",
+        "delivered_s": "handed to the consumer pod (s)",
+        "ended_s": "its processing ended (s)",
+        "status": "how the processing ended (section 4); `ok` acknowledges",
+        "reason": "why (section 4)",
+        "acked": "this delivery acknowledged the message (the first ok one)",
     },
     "timeseries": {
         "t_s": "end of the sample interval (s); each row covers the interval before it",
@@ -112,6 +128,8 @@ INTRO = {
              "written once both the caller's and the server's sides have closed.",
     "timeseries": "one row per service per sample interval (`sample_interval`).",
     "events": "one row per event of the control plane: pods, scaling, breakers, faults, nodes, rollouts.",
+    "messages": "one row per delivery of a message to a consumer pod (scenarios with `topics`, "
+                "`record: full` only), written when its processing ends.",
 }
 
 
@@ -119,9 +137,9 @@ def section() -> str:
     """Section 2: the files of ``podsim run --out DIR`` and their columns."""
     parts = ["## 2. Output files and their columns",
              "`podsim run SCENARIO --out DIR` (and `Result.write(DIR)`) writes `summary.json` "
-             "(section 3), the four tables below as Parquet, and `scenario.yaml`, the scenario "
+             "(section 3), the tables below as Parquet, and `scenario.yaml`, the scenario "
              "as resolved (defaults filled, overrides applied, durations in seconds, CPU in cores). "
-             "The same tables are `Result.requests`, `.calls`, `.timeseries` and `.events` "
+             "The same tables are `Result.requests`, `.calls`, `.messages`, `.timeseries` and `.events` "
              "(pandas DataFrames). Times are simulated seconds from the start of the run."]
     for name, cols in real_columns().items():
         parts.append(f"### `{name}.parquet`")

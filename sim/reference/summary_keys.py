@@ -4,7 +4,7 @@ The keys come from :func:`sim.record.keys.empty_run_summary`, the summary the
 one writer (:func:`sim.record.run_summary.run_summary`) gives a run of a
 scenario that has not started: which keys a run writes depends only on its
 scenario. Names that come from the scenario become placeholders (``SERVICE``,
-``ENDPOINT``, ``EXTERNAL``, ``CALL``, ``WORKLOAD``, ``WINDOW``); the keys under ``windows.WINDOW`` repeat the
+``ENDPOINT``, ``EXTERNAL``, ``CALL``, ``TOPIC``, ``GROUP``, ``WORKLOAD``, ``WINDOW``); the keys under ``windows.WINDOW`` repeat the
 request metrics and are described once. :data:`KEYS` holds the meanings;
 :func:`undescribed` and :func:`stale` say where it and the code disagree.
 """
@@ -19,15 +19,17 @@ EXAMPLE_SCENARIO = {
     "workload": {"clients": {"target": "api", "arrivals": {"rate": 10}}},
     "services": {"api": {"pod": {"work": "5ms"},
                          "endpoints": {"get": {"calls": [{"to": "payment", "name": "charge",
-                                                          "retry": {}}]}}}},
+                                                          "retry": {}}]}}},
+                 "mailer": {"pod": {"work": "1ms"}, "consumes": {"topic": "orders"}}},
     "external": {"payment": {"latency": "100ms"}},
+    "topics": {"orders": {"kind": "kafka"}},
     "cluster": {"nodes": {"count": 2, "cpu": 4}},
     "windows": {"spike": {"from": "2m", "to": "3m"}},
     "faults": [{"kind": "slowdown", "service": "api", "at": "4m", "for": "1m", "factor": 2}],
 }
 """A scenario with every optional block that adds keys: nodes (``cluster``),
 a named window and a fault with a length (its ``fault.0`` and ``after.fault.0``),
-an endpoint, an external dependency and a named call."""
+an endpoint, an external dependency, a named call and a topic with a consumer."""
 
 _LAT = {"mean": "mean", "p50": "median", "p90": "90th percentile", "p95": "95th percentile",
         "p99": "99th percentile", "p999": "99.9th percentile", "max": "maximum"}
@@ -94,6 +96,26 @@ KEYS: dict[str, tuple[str, str]] = {
     "external.EXTERNAL.duplicates": ("calls", "logical calls it answered ok more than once"),
     **{f"external.EXTERNAL.latency_s.{k}": ("s", f"{_LAT[k]} latency of ok attempts, caller's view")
        for k in ("mean", "p50", "p99")},
+    "topics.TOPIC.published": ("messages", "publishes the broker acknowledged in the interval"),
+    "topics.TOPIC.rejected": ("attempts", "publishes refused (`capacity`) in the interval"),
+    "topics.TOPIC.delivered": ("deliveries", "deliveries to consumers of messages published in the "
+                                             "interval (every group)"),
+    "topics.TOPIC.acked": ("messages", "of those, acknowledged (processed ok)"),
+    "topics.TOPIC.redelivered": ("deliveries", "deliveries after the first (retries, visibility "
+                                               "timeouts, crashes)"),
+    "topics.TOPIC.dead_lettered": ("messages", "messages published in the interval moved to the "
+                                               "dead-letter queue, or dropped without one"),
+    "topics.TOPIC.groups.GROUP.delivered": ("deliveries", "the group's deliveries"),
+    "topics.TOPIC.groups.GROUP.acked": ("messages", "the group's acknowledgements"),
+    "topics.TOPIC.groups.GROUP.redelivered": ("deliveries", "the group's redeliveries"),
+    "topics.TOPIC.groups.GROUP.failed": ("deliveries", "processings that did not end ok"),
+    "topics.TOPIC.groups.GROUP.lag_max": ("messages", "largest sampled lag of the group (Kafka: "
+                                                      "uncommitted; queue: unacknowledged)"),
+    "topics.TOPIC.groups.GROUP.oldest_age_max_s": ("s", "largest sampled age of its oldest "
+                                                        "unacknowledged message"),
+    **{f"topics.TOPIC.groups.GROUP.end_to_end_s.{k}": ("s", f"{_LAT[k]} time from publish to "
+                                                            "acknowledgement") for k in ("mean", "p50", "p99")},
+    "topics.TOPIC.groups.GROUP.wait_s.mean": ("s", "mean time from publish to first delivery"),
     "call_sites.CALL.duplicates": ("calls", "logical calls of the named call (`name`) that the callee "
                                             "answered ok more than once; 0 where idempotency holds"),
     "services.SERVICE.bulkhead_full": ("attempts", "refused by the callers' bulkheads "
@@ -152,6 +174,8 @@ def _names(scenario) -> list[tuple[str, str]]:
               for s, spec in scenario.services.items() for e in spec.endpoints]
     pairs += [(f"external.{x}.", "external.EXTERNAL.") for x in scenario.external]
     pairs += [(f"call_sites.{c}.", "call_sites.CALL.") for c in scenario.call_site_names()]
+    pairs += [(f"topics.{t}.groups.{g}.", "topics.TOPIC.groups.GROUP.") for t, g in scenario.consumer_groups()]
+    pairs += [(f"topics.{t}.", "topics.TOPIC.") for t in scenario.topics]
     pairs += [(f"windows.{w.name}.", "windows.WINDOW.") for w in measurement_windows(scenario)]
     return sorted(pairs, key=lambda p: -len(p[0]))
 

@@ -43,6 +43,7 @@ REASONS = {
     "middleware_rejected": "a middleware layer refused it (`reject_ratio`, e.g. auth)",
     "rate_limited": "a token-bucket rate limiter had no token (a middleware's or an external's)",
     "concurrency_limit": "the external dependency had `concurrency` calls in progress",
+    "topic_full": "a publish found its topic holding `capacity` messages",
 }
 
 CODES = {
@@ -52,7 +53,8 @@ CODES = {
                         "cannot help",
     "deadline_exceeded": "a timeout, or work dropped past its propagated deadline",
     "unauthenticated": "refused by an auth middleware (its default status)",
-    "resource_exhausted": "refused for lack of room: bulkhead, rate limit, concurrency limit",
+    "resource_exhausted": "refused for lack of room: bulkhead, rate limit, concurrency limit, "
+                          "a full topic",
     "internal": "a downstream failure passed up without a code of its own, or an endpoint's "
                 "default `error_status`",
     "unavailable": "no endpoint, a full queue, a reset connection, a killed pod, an injected "
