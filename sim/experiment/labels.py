@@ -89,6 +89,17 @@ def _metric_default(name: str) -> MetricDisplay:
         inner = _metric_default(".".join(parts[cut:]))
         return MetricDisplay(name, f"{inner.label} in window {'.'.join(parts[1:cut])}", inner.unit,
                              inner.scale, inner.nonnegative, inner.ratio)
+    if parts[0] == "topics" and len(parts) >= 5 and parts[2] == "groups":   # topics.T.groups.G.x
+        where, parts = f"{parts[3]} on {parts[1]}: ", parts[4:]
+        if parts[0] in ("lag_max", "delivered", "acked", "redelivered", "failed"):
+            label = {"lag_max": "max lag"}.get(parts[0], parts[0])
+            return MetricDisplay(name, where + label, "msgs")
+        if parts[0] in ("end_to_end_s", "wait_s"):
+            stat = STATS.get(parts[-1]) if len(parts) > 1 else None
+            base = "end-to-end latency" if parts[0] == "end_to_end_s" else "wait before delivery"
+            return MetricDisplay(name, f"{where}{stat + ' ' if stat else ''}{base}", "ms", 1000.0)
+    if parts[0] == "topics" and len(parts) == 3:                              # topics.T.x
+        return MetricDisplay(name, f"{parts[1]}: {parts[2].replace('_', ' ')}", "msgs")
     if parts[0] == "slo" and len(parts) >= 2:
         parts = parts[1:]
     if parts[0] == "requests" and len(parts) == 2:

@@ -170,7 +170,11 @@ class Experiment:
         """The service shown in time series: ``service:`` or the first workload's target."""
         if self.spec.service:
             return self.spec.service
-        return next(iter(self.base.workload.values())).target_service
+        target = next(iter(self.base.workload.values())).target_service
+        if target in self.base.topics:  # an event source: its first consumer
+            return next((n for n, s in self.base.services.items()
+                         if s.consumes is not None and s.consumes.topic == target), target)
+        return target
 
     def overrides_for(self, arm: str, point: int) -> list[tuple[str, Any]]:
         """Overrides of one run, applied in this order: experiment, arm, design point."""

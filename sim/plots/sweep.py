@@ -33,6 +33,10 @@ TIMESERIES_PANELS = (("arrivals", "arrivals (req/s)", "rate"), ("failed", "faile
                      ("ready_replicas", "ready pods", "step"),
                      ("cpu_utilization", "CPU used / requested (%)", "pct"),
                      ("latency_p99_s", "p99 latency, ok requests (ms)", "ms"))
+CONSUMER_PANELS = (("lag", "lag (messages)", "line"), ("oldest_age_s", "oldest message age (s)", "line"),
+                   ("ready_replicas", "ready pods", "step"),
+                   ("cpu_utilization", "CPU used / requested (%)", "pct"))
+"""The panels for a consumer service: its group's backlog instead of requests."""
 
 
 def _varying(summary: pd.DataFrame, factors: Sequence[str]) -> list[str]:
@@ -411,10 +415,12 @@ def save_figures(exp, summary: pd.DataFrame, out_dir: Path, timeseries_dir: Opti
     frames = timeseries_frames(exp, 0, 0, timeseries_dir, runs_dir)
     if frames:
         service = exp.entry_service
+        scenario = exp.scenario_for(next(iter(frames)), 0)
+        consumer = service in scenario.services and scenario.services[service].consumes is not None
         where = ", ".join(f"{labels.factor_name(f.name)} {labels.level(f.name, v if len(v) > 1 else v[0])}"
                           for f, v in zip(exp.factors, _levels_of_point(exp, 0)))
-        save(timeseries_overlay(frames, service, scenario=exp.scenario_for(next(iter(frames)), 0),
-                                labels=labels,
+        save(timeseries_overlay(frames, service, CONSUMER_PANELS if consumer else TIMESERIES_PANELS,
+                                scenario=scenario, labels=labels,
                                 title=f"{service}: replication 0 of every arm" + (f" at {where}" if where else "")),
              "timeseries.png", "time series of replication 0 (design point 0)")
     return written

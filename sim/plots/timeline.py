@@ -24,7 +24,13 @@ _FAIL_COLORS = {"timeout": "#d62728", "rejected": "#ff7f0e", "error": "#9467bd",
 
 
 def _entry_service(result) -> str:
-    return next(iter(result.scenario.workload.values())).target_service
+    """The first workload's target; for an event source (a topic), its first consumer."""
+    sc = result.scenario
+    target = next(iter(sc.workload.values())).target_service
+    if target in sc.topics:
+        return next((n for n, s in sc.services.items() if s.consumes and s.consumes.topic == target),
+                    next(iter(sc.services)))
+    return target
 
 
 def _cpu_target(result, service: str) -> Optional[float]:
@@ -80,13 +86,17 @@ def timeline(result, service: Optional[str] = None, figsize=(11, 11)):
     scale, unit = _time_unit(result.scenario.duration)
     x = t / scale
 
+    consumes = result.scenario.services[service].consumes
     ax = axes[0]
-    ax.plot(x, ts["arrivals"] / widths, label=f"arrivals at {service} /s", color="#1f77b4")
-    ax.plot(x, ts["ok"] / widths, label="ok /s", color="#2ca02c")
-    offered = result.request_series["offered"].to_numpy()[:len(widths)] / widths
-    ax.plot(x, offered, label="offered (external) /s", color="#444", ls="--", lw=1)
-    ax.set_ylabel("requests/s")
-    ax.legend(loc="upper left", fontsize=8, ncol=3)
+    if consumes is not None:
+        _lag_panel(ax, x, ts, consumes)
+    else:
+        ax.plot(x, ts["arrivals"] / widths, label=f"arrivals at {service} /s", color="#1f77b4")
+        ax.plot(x, ts["ok"] / widths, label="ok /s", color="#2ca02c")
+        offered = result.request_series["offered"].to_numpy()[:len(widths)] / widths
+        ax.plot(x, offered, label="offered (external) /s", color="#444", ls="--", lw=1)
+        ax.set_ylabel("requests/s")
+        ax.legend(loc="upper left", fontsize=8, ncol=3)
 
     ax = axes[1]
     failures = _failures_by_status(result, widths)
@@ -101,8 +111,9 @@ def timeline(result, service: Optional[str] = None, figsize=(11, 11)):
     ax = axes[2]
     ax.step(x, ts["replicas"], where="post", label="replicas", color="#7f7f7f")
     ax.step(x, ts["ready_replicas"], where="post", label="ready", color="#2ca02c")
-    has_hpa = result.scenario.services[service].hpa is not None
-    ax.step(x, ts["desired_replicas"], where="post", label="desired (HPA)" if has_hpa else "desired",
+    spec = result.scenario.services[service]
+    scaler = "HPA" if spec.hpa is not None else "KEDA" if spec.keda is not None else None
+    ax.step(x, ts["desired_replicas"], where="post", label=f"desired ({scaler})" if scaler else "desired",
             color="#1f77b4", ls="--")
     ax.set_ylabel("pods")
     ax.legend(loc="upper left", fontsize=8, ncol=3)
@@ -121,6 +132,9 @@ def timeline(result, service: Optional[str] = None, figsize=(11, 11)):
     ax.legend(loc="upper left", fontsize=8, ncol=2)
 
     ax = axes[4]
+    if consumes is not None:
+        _processed_panel(ax, x, edges, result, service, consumes, unit)
+        return _finish(fig, axes, result, service, scale)
     ax.plot(x, 1000 * ts["latency_p50_s"], label="p50", color="#1f77b4")
     ax.plot(x, 1000 * ts["latency_p99_s"], label="p99", color="#d62728")
     ax.set_yscale("log")
@@ -131,6 +145,12 @@ def timeline(result, service: Optional[str] = None, figsize=(11, 11)):
     ax.set_xlabel(f"time ({unit})")
     ax.legend(loc="upper left", fontsize=8, ncol=2)
 
+    return _finish(fig, axes, result, service, scale)
+
+
+def _finish(fig, axes, result, service: str, scale: float):
+    """Fault shading, warm-up, grids and the title (a consumer's: its group's
+    end-to-end p99 instead of the requests')."""
     _shade_faults(axes, result, scale)
     warm = result.scenario.warmup / scale
     for ax in axes:
@@ -138,12 +158,51 @@ def timeline(result, service: Optional[str] = None, figsize=(11, 11)):
         if warm > 0:
             ax.axvspan(0, warm, color="#000", alpha=0.04, lw=0)
     summary = result.summary
-    fig.suptitle(f"{result.scenario.name} — {service}   (seed {summary['seed']}; "
-                 f"success {100 * (summary['success_ratio'] or 0):.1f}%, p99 "
-                 f"{1000 * (summary['latency_s']['p99'] or float('nan')):.0f} ms, "
-                 f"{summary['services'][service]['pod_seconds'] / 3600:.1f} pod-hours)",
-                 fontsize=11)
+    consumes = result.scenario.services[service].consumes
+    if consumes is not None:
+        group = summary["topics"][consumes.topic]["groups"][consumes.group or service]
+        e2e = group["end_to_end_s"]["p99"]
+        headline = (f"{group['acked']:,} messages acked, end-to-end p99 "
+                    f"{'-' if e2e is None else f'{1000 * e2e:.0f} ms'}, max lag "
+                    f"{group['lag_max'] or 0:,.0f}")
+    else:
+        headline = (f"success {100 * (summary['success_ratio'] or 0):.1f}%, p99 "
+                    f"{1000 * (summary['latency_s']['p99'] or float('nan')):.0f} ms")
+    fig.suptitle(f"{result.scenario.name} — {service}   (seed {summary['seed']}; {headline}, "
+                 f"{summary['services'][service]['pod_seconds'] / 3600:.1f} pod-hours)", fontsize=11)
     return fig
+
+
+def _lag_panel(ax, x, ts, consumes) -> None:
+    """A consumer's backlog: its group's lag, and the oldest message's age."""
+    ax.plot(x, ts["lag"], color="#9467bd", label=f"lag on {consumes.topic} (messages)")
+    ax.set_ylabel("lag (messages)")
+    ax.set_ylim(bottom=0)
+    age = ax.twinx()
+    age.plot(x, ts["oldest_age_s"], color="#8c564b", ls="--", lw=1, label="oldest message age (s)")
+    age.set_ylabel("oldest age (s)")
+    age.set_ylim(bottom=0)
+    lines = ax.get_lines() + age.get_lines()
+    ax.legend(lines, [ln.get_label() for ln in lines], loc="upper left", fontsize=8, ncol=2)
+
+
+def _processed_panel(ax, x, edges, result, service: str, consumes, unit: str) -> None:
+    """Messages the consumer acknowledged, and deliveries that failed, per second."""
+    widths = np.diff(edges)
+    if "messages" not in result.table_names:
+        ax.text(0.5, 0.5, "no messages table (record: full keeps it)", transform=ax.transAxes,
+                ha="center", color="#888")
+    else:
+        m = result.messages
+        group = consumes.group or service
+        mine = m[(m["topic"] == consumes.topic) & (m["group"].astype(str).str.endswith(group))]
+        acked = np.histogram(mine.loc[mine["acked"], "ended_s"], bins=edges)[0]
+        failed = np.histogram(mine.loc[mine["status"] != "ok", "ended_s"], bins=edges)[0]
+        ax.plot(x, acked / widths, color="#2ca02c", label="acked /s")
+        ax.plot(x, failed / widths, color="#d62728", label="failed deliveries /s")
+        ax.legend(loc="upper left", fontsize=8, ncol=2)
+    ax.set_ylabel("messages/s")
+    ax.set_xlabel(f"time ({unit})")
 
 
 def save_timeline(result, path: Union[str, os.PathLike], service: Optional[str] = None,
