@@ -34,58 +34,60 @@ The properties (warmup 0, so every count covers the whole run):
 """
 from __future__ import annotations
 
+import random
+
 import pandas as pd
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 import sim
 from sim.engine.topics import MAX_ATTEMPTS
 
 
-@st.composite
-def scenarios(draw):
-    kind = draw(st.sampled_from(["kafka", "queue"]))
+def build(rnd) -> dict:
+    """One random scenario from ``rnd`` (a :class:`random.Random` seeded by
+    hypothesis: distinct seeds give distinct scenarios, which derandomized
+    composite draws at 25 examples did not -- they repeated a few shapes)."""
+    kind = rnd.choice(["kafka", "queue"])
     # a fractional horizon: no deterministic event (pause end, timeout) falls on it
-    duration = draw(st.integers(5, 45)) + 0.371
+    duration = rnd.randint(5, 45) + 0.371
     topics: dict = {}
     if kind == "kafka":
-        topic = {"kind": "kafka", "partitions": draw(st.integers(1, 6)),
-                 "rebalance": draw(st.sampled_from(["eager", "cooperative"])),
-                 "rebalance_pause": draw(st.sampled_from([0.0, 0.5, 3.0])),
-                 "session_timeout": draw(st.sampled_from([1.0, 4.0, 10.0])),
-                 "producer": draw(st.sampled_from(["round_robin", "keyed"]))}
-        if draw(st.booleans()):
-            topic["auto_commit_interval"] = draw(st.sampled_from([0.5, 1.0, 3.0]))
+        topic = {"kind": "kafka", "partitions": rnd.randint(1, 6),
+                 "rebalance": rnd.choice(["eager", "cooperative"]),
+                 "rebalance_pause": rnd.choice([0.0, 0.5, 3.0]),
+                 "session_timeout": rnd.choice([1.0, 4.0, 10.0]),
+                 "producer": rnd.choice(["round_robin", "keyed"])}
+        if rnd.random() < 0.5:
+            topic["auto_commit_interval"] = rnd.choice([0.5, 1.0, 3.0])
     else:
-        topic = {"kind": "queue", "visibility_timeout": draw(st.sampled_from([0.2, 1.0, 5.0]))}
-        if draw(st.booleans()):
-            topic["max_receive_count"] = draw(st.integers(1, 4))
-            if draw(st.booleans()):
+        topic = {"kind": "queue", "visibility_timeout": rnd.choice([0.2, 1.0, 5.0])}
+        if rnd.random() < 0.7:
+            topic["max_receive_count"] = rnd.randint(1, 4)
+            if rnd.random() < 0.7:
                 topic["dead_letter"] = "dlq"
                 topics["dlq"] = {"kind": "queue"}
     topics = {"t": topic, **topics}
-    mean = draw(st.sampled_from([0.002, 0.02, 0.1, 0.3]))
-    work = mean if draw(st.booleans()) else {"dist": "exponential", "mean": mean}
-    replicas = draw(st.integers(1, 4))
-    pod = {"work": work, "workers": draw(st.integers(1, 4)),
-           "startup": draw(st.sampled_from([0.0, 0.0, 1.5]))}
+    mean = rnd.choice([0.002, 0.02, 0.1, 0.3])
+    work = mean if rnd.random() < 0.5 else {"dist": "exponential", "mean": mean}
+    replicas = rnd.randint(1, 4)
+    pod = {"work": work, "workers": rnd.randint(1, 4), "startup": rnd.choice([0.0, 0.0, 1.5])}
     services: dict = {"c": {"replicas": replicas, "pod": pod,
-                            "consumes": {"topic": "t", "concurrency": draw(st.integers(1, 4))}}}
+                            "consumes": {"topic": "t", "concurrency": rnd.randint(1, 4)}}}
     if "dlq" in topics:
         services["sink"] = {"pod": {"work": 0.001}, "consumes": {"topic": "dlq"}}
     faults = []
-    if draw(st.booleans()):
-        fault = {"kind": "errors", "service": "c", "at": draw(st.floats(0, duration - 1)),
-                 "probability": draw(st.sampled_from([0.2, 0.6, 1.0]))}
-        if draw(st.booleans()):
-            fault["for"] = draw(st.floats(0.5, 10))
+    if rnd.random() < 0.6:
+        fault = {"kind": "errors", "service": "c", "at": rnd.uniform(0, duration - 1),
+                 "probability": rnd.choice([0.2, 0.6, 1.0])}
+        if rnd.random() < 0.5:
+            fault["for"] = rnd.uniform(0.5, 10)
         faults.append(fault)
-    for _ in range(draw(st.integers(0, 2))):
-        faults.append({"kind": "crash", "service": "c", "at": draw(st.floats(0.1, duration - 0.5)),
-                       "pods": draw(st.integers(1, replicas))})
+    for _ in range(rnd.choice([0, 0, 1, 2])):
+        faults.append({"kind": "crash", "service": "c", "at": rnd.uniform(0.1, duration - 0.5),
+                       "pods": rnd.randint(1, replicas)})
     spec = {"name": "prop", "duration": duration, "sample_interval": 1.0, "topics": topics,
-            "workload": {"events": {"target": "t",
-                                    "arrivals": {"rate": draw(st.floats(1.0, 40.0))}}},
+            "workload": {"events": {"target": "t", "arrivals": {"rate": rnd.uniform(1.0, 40.0)}}},
             "services": services}
     if faults:
         spec["faults"] = faults
@@ -99,10 +101,12 @@ def _last_lag(result, service: str) -> int:
     return int(rows["lag"].iloc[-1])
 
 
-@settings(max_examples=25, deadline=None, derandomize=True,
+@settings(max_examples=25, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(spec=scenarios(), seed=st.integers(0, 2**31 - 1))
-def test_messages_are_conserved_never_double_acked_and_reproducible(spec, seed):
+@given(shape=st.integers(0, 2**32 - 1), seed=st.integers(0, 2**31 - 1))
+def test_messages_are_conserved_never_double_acked_and_reproducible(shape, seed):
+    spec = build(random.Random(shape))
+    note(repr(spec))
     r = sim.run(spec, seed=seed)
     topic = spec["topics"]["t"]
     summary = r.summary["topics"]["t"]
@@ -131,8 +135,8 @@ def test_messages_are_conserved_never_double_acked_and_reproducible(spec, seed):
         limit = topic.get("max_receive_count")
         assert (mine["partition"] == -1).all()
         if limit is not None:
-            assert mine["delivery"].max(initial=0) <= limit
-            assert mine.groupby("message_id").size().max(initial=0) <= limit
+            assert (mine["delivery"] <= limit).all()
+            assert (mine.groupby("message_id").size() <= limit).all()
         else:
             assert dead == 0
         if topic.get("dead_letter"):

@@ -21,6 +21,7 @@ from .faults import FaultInjector
 from .hpa import HPAController
 from .metrics import MetricsServer
 from .prober import ProbeSetup
+from .channels import Bus
 from .consumer import Consumer
 from .external import External
 from .keda import KedaController
@@ -96,6 +97,8 @@ class Model:
         self.call_site_codes = {name: i for i, name in enumerate(scenario.call_site_names())}
         self.sites: list[CallSite] = []
         plans = PlanBuilder(self.clock, streams, self._service_site)
+        for service in self.services.values():
+            self._buses(service, plans)  # before the plans: a publish step needs its channel
         for service in self.services.values():
             self._plan(service, plans)  # makes the call sites, so after every service exists
         self.workloads = [self._workload(len(scenario.services) + i, name, spec)
@@ -208,6 +211,19 @@ class Model:
             events.append(t_s, target.index, owner_pod.id if owner_pod is not None else NO_POD,
                           BREAKER_EVENTS[new], f"caller={who} {old}->{new}")
         return log
+
+    def _buses(self, service: Service, plans: PlanBuilder) -> None:
+        """The service's in-process channels (:mod:`.channels`), subscribers' programs built."""
+        for name, spec in service.spec.channels.items():
+            programs, work = [], []
+            for sub, sub_spec in spec.subscribers.items():
+                origin = f"{service.name}/{name}/{sub}"
+                programs.append(Program(plans.handler(service, origin, sub_spec.work, sub_spec.io,
+                                                      sub_spec.calls)))
+                work.append(self.streams.sampler(sub_spec.work, f"work/{origin}"))
+            service.buses[name] = Bus(name, spec, programs, work,
+                                      self.recorder.channel_counts[(service.name, name)],
+                                      float(self.scenario.warmup))
 
     def _plan(self, service: Service, plans: PlanBuilder) -> None:
         """Give ``service`` its program, or one per endpoint (:mod:`.plans`)."""

@@ -20,6 +20,7 @@ from typing import Callable
 from ..policies.rate_limit import TokenBucketLimiter
 from ..spec.distributions import Constant
 from ..status import APP_ERROR, ERROR, FAILURE_CODES, MIDDLEWARE_REJECTED, RATE_LIMITED, REJECTED
+from .channels import publish_step
 from .program import (branching_parallel_step, call_step, compute_step, cpu_step, fail_step,
                       io_step, limit_step, maybe_call_step, parallel_step)
 
@@ -84,6 +85,13 @@ class PlanBuilder:
             if all(b is None for b in branches):
                 return parallel_step(sites)
             return branching_parallel_step(sites, branches)
+        bus = service.buses.get(step.publish) if step.publish is not None else None
+        if bus is not None:  # the pod's own in-process channel, not a topic
+            publish = publish_step(bus)
+            if step.probability >= 1.0:
+                return publish
+            uniforms = self.streams.uniforms(f"branch/{origin}->{step.publish}")
+            return lambda att: next(uniforms) < step.probability and publish(att)
         site = self.make_site(service, origin, step)
         if step.probability >= 1.0:
             return call_step(site)

@@ -199,6 +199,8 @@ class ReplicaSet:
         self.update_gate(pod)
         if self.consumer is not None:
             self.consumer.crash(pod)  # before its in-flight messages are killed
+        for bus in self.service.buses.values():
+            bus.reset(pod)  # the process's channels die with it
         pod.kill(POD_KILLED)
         pod.phase = STARTING
         pod.restarts += 1
@@ -238,6 +240,8 @@ class ReplicaSet:
         self._delete(pod)
 
     def _delete(self, pod: Pod) -> None:
+        for bus in self.service.buses.values():
+            bus.reset(pod)
         pod.draining = False
         pod.serving = False
         pod.gate = _not_serving

@@ -29,7 +29,7 @@ class Service:
     __slots__ = ("index", "name", "spec", "clock", "env", "events", "pods", "endpoints",
                  "routable", "lb", "_work", "cpu_setup", "program", "desired_replicas",
                  "retired_cpu_s", "max_queue_time_s", "replicaset", "edges", "outlier", "by_code",
-                 "consumer")
+                 "consumer", "buses")
 
     def __init__(self, index: int, name: str, spec, clock: Clock, streams, events):
         self.index = index
@@ -50,6 +50,7 @@ class Service:
         # model; the caller chose the endpoint (``call.endpoint``) before sending
         self.by_code: Optional[dict[int, "Endpoint"]] = {} if spec.endpoints else None
         self.consumer = None  # a consumer service's Consumer (sim.engine.consumer), set by the model
+        self.buses: dict = {}  # channel name -> Bus (sim.engine.channels), set by the model
         self.desired_replicas = spec.replicas
         self.retired_cpu_s = 0.0
         self.max_queue_time_s: Optional[float] = spec.pod.max_queue_time
@@ -165,10 +166,11 @@ class Service:
             open_ += o
             half_open += h
         lag, oldest = (NAN, NAN) if self.consumer is None else self.consumer.backlog(self.env._now)
+        held = float(sum(bus.length() for bus in self.buses.values())) if self.buses else NAN
         return (float(replicas), float(len(self.endpoints)), float(self.desired_replicas),
                 float(sum(len(p.queue) for p in pods)), float(sum(p.in_flight for p in pods)),
                 self.cpu_seconds(), float(sum(1 for p in pods if p.started_s is not None)),
-                float(open_), float(half_open), *self.cpu_setup.throttle_totals(), lag, oldest)
+                float(open_), float(half_open), *self.cpu_setup.throttle_totals(), lag, oldest, held)
 
 
 class Endpoint:

@@ -258,7 +258,7 @@ class SampleLog:
 
     FIELDS = ("replicas", "ready_replicas", "desired_replicas", "queue_length", "in_flight",
               "cpu_used_s", "running_pods", "breakers_open", "breakers_half_open",
-              "throttled_periods", "throttled_s", "lag", "oldest_age_s")
+              "throttled_periods", "throttled_s", "lag", "oldest_age_s", "channel_length")
 
     __slots__ = ("t_s", "service", "values")
 

@@ -105,3 +105,16 @@ class GroupTally:
 
     def wait_mean(self) -> Optional[float]:
         return self.wait_sum / self.first_deliveries if self.first_deliveries else None
+
+
+class ChannelCounts:
+    """What happened to the events of one channel published in the measured
+    window (the recorder owns these; the engine counts into them:
+    :mod:`sim.engine.channels`)."""
+
+    __slots__ = ("published", "dropped", "blocked", "lost", "processed", "failed")
+
+    def __init__(self, subscribers):
+        self.published = self.dropped = self.blocked = self.lost = 0
+        self.processed = dict.fromkeys(subscribers, 0)
+        self.failed = dict.fromkeys(subscribers, 0)

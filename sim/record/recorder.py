@@ -24,7 +24,7 @@ import numpy as np
 from ..status import OK, UNFINISHED
 from .distribution import ExactValues, Sketch
 from .logs import CallLog, DuplicateLog, EventLog, RequestLog, SampleLog
-from .messages import GroupTally, MessageLog
+from .messages import ChannelCounts, GroupTally, MessageLog
 from .request_stream import RequestStream
 from .series import SeriesTally, sample_times_s
 from .tallies import RequestTally, ServiceTally
@@ -135,6 +135,9 @@ class Recorder:
         self.external_tallies = [ServiceTally(first_external + j, warmup, end, dist)
                                  for j in range(len(scenario.external))]
         self.duplicates = DuplicateLog()
+        self.channel_counts = {(svc, ch): ChannelCounts(spec.subscribers)
+                               for svc, service in scenario.services.items()
+                               for ch, spec in service.channels.items()}
         self.group_tallies = [GroupTally(i, warmup, end, dist)
                               for i in range(len(scenario.consumer_groups()))]
         first_topic = first_external + len(scenario.external)

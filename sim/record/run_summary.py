@@ -22,7 +22,8 @@ from typing import Optional
 from .outcomes import latency_all_block, slo_block
 from .pods import PodIntervals
 from .recorder import Recorder
-from .summary import external_summary, request_summary, service_summary, topics_summary
+from .summary import (channels_block, external_summary, request_summary, service_summary,
+                      topics_summary)
 from .tallies import RequestTally
 
 
@@ -61,7 +62,8 @@ def run_summary(scenario, seed: int, recorder: Recorder, pods: PodIntervals, *,
     summary["services"] = {
         name: service_summary(recorder.service_tallies[index], samples, pods, recorder.events,
                               spec.pod.cpu_request_cores, in_window,
-                              duplicates(warmup, end, service=index))
+                              duplicates(warmup, end, service=index),
+                              channels_block(recorder, name, spec))
         for index, (name, spec) in enumerate(scenario.services.items())}
     summary["external"] = {
         name: external_summary(tally, duplicates(warmup, end, service=tally.index))

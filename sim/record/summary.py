@@ -107,6 +107,21 @@ def external_summary(tally: ServiceTally, duplicates: int) -> dict:
             "latency_s": latency_block(tally.latency_ok, full=False)}
 
 
+def channels_block(recorder, service: str, spec) -> dict:
+    """``services.NAME.channels.CH``: events published in the window to the
+    channel, dropped (full, ``on_full: drop``), blocked (their publisher
+    waited for room), lost with a dead container, and per subscriber those
+    processed ok or failed."""
+    out = {}
+    for name in spec.channels:
+        c = recorder.channel_counts[(service, name)]
+        out[name] = {"published": c.published, "dropped": c.dropped, "blocked": c.blocked,
+                     "lost": c.lost,
+                     "subscribers": {sub: {"processed": c.processed[sub], "failed": c.failed[sub]}
+                                     for sub in c.processed}}
+    return out
+
+
 def topics_summary(scenario, recorder, samples: dict) -> dict:
     """``topics.NAME``: publishes acknowledged by the broker (``published``)
     or refused (``rejected``) in the window; deliveries, acknowledgements,
@@ -143,7 +158,8 @@ def _group_block(tally, scenario, topic: str, group: str, samples: dict) -> dict
 
 
 def service_summary(tally: ServiceTally, samples: dict, pods: PodIntervals, events,
-                    cpu_request: float, requests_in_window: int, duplicates: int = 0) -> dict:
+                    cpu_request: float, requests_in_window: int, duplicates: int = 0,
+                    channels: Optional[dict] = None) -> dict:
     """One service's block over the tally's interval (see the module docstring)."""
     index, warmup_s, end_s = tally.index, tally.start_s, tally.end_s
     counts = {name: int(tally.status[i]) for i, name in enumerate(STATUS_NAMES)}
@@ -176,6 +192,7 @@ def service_summary(tally: ServiceTally, samples: dict, pods: PodIntervals, even
         "scale_ups": kinds.get("scale_up", 0),
         "scale_downs": kinds.get("scale_down", 0),
         "endpoints": endpoints_block(tally),
+        "channels": channels or {},
     }
 
 

@@ -116,6 +116,7 @@ def timeseries_frame(samples: dict, series: SeriesTally, pods: PodIntervals, nam
             "throttled_s": np.diff(np.concatenate([[0.0], samples["throttled_s"][rows]])),
             "lag": samples["lag"][rows],
             "oldest_age_s": samples["oldest_age_s"][rows],
+            "channel_length": samples["channel_length"][rows],
         }))
     if not frames:
         return pd.DataFrame(columns=["t_s", "service"])

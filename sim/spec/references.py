@@ -35,6 +35,9 @@ def _call_specs(service: dict) -> Iterator[tuple[str, dict]]:
     yield from _call_steps(service.get("calls"), "")
     for name, endpoint in _mapping(service.get("endpoints")).items():
         yield from _call_steps(_mapping(endpoint).get("calls"), f"endpoints.{name}.")
+    for name, channel in _mapping(service.get("channels")).items():
+        for sub, spec in _mapping(_mapping(channel).get("subscribers")).items():
+            yield from _call_steps(_mapping(spec).get("calls"), f"channels.{name}.subscribers.{sub}.")
 
 
 def _calls(service: dict) -> Iterator[tuple[str, Any]]:
@@ -57,8 +60,14 @@ def _topic_problems(raw: dict, services: dict, topics: dict) -> list[Problem]:
     problems: list[Problem] = []
     for name, service in services.items():
         service = _mapping(service)
+        channels = set(_mapping(service.get("channels")))
         for suffix, topic in _publishes(service):
-            problems += _unknown(f"services.{name}.{suffix}", topic, known, "topic")
+            problems += _unknown(f"services.{name}.{suffix}", topic, known | channels,
+                                 "topic or channel of this service" if channels else "topic")
+        clash = sorted(channels & known)
+        if clash:
+            problems.append(Problem(f"services.{name}.channels", f"a channel may not share a topic's "
+                                    f"name: {', '.join(map(repr, clash))} (publish would be ambiguous)"))
         consumes = _mapping(service.get("consumes"))
         topic = consumes.get("topic")
         problems += _unknown(f"services.{name}.consumes.topic", topic, known, "topic")

@@ -13,6 +13,7 @@ from .control import ProbeSpec, check_probe
 from .distributions import Dist, constant
 from .hpa import HPASpec
 from .policy import CallStep, CodeFamily
+from .channels import ChannelSpec
 from .topics import ConsumesSpec, KedaSpec
 from .base import Probability
 
@@ -205,6 +206,7 @@ class ServiceSpec(Spec):
     hpa: Optional[HPASpec] = None
     consumes: Optional[ConsumesSpec] = None
     keda: Optional[KedaSpec] = None
+    channels: dict[str, ChannelSpec] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _autoscaler(self):
@@ -253,10 +255,14 @@ class ServiceSpec(Spec):
         return layers
 
     def all_calls(self) -> list:
-        """Every call step of the service: its own and its endpoints'."""
+        """Every call step of the service: its own, its endpoints' and its
+        channel subscribers'."""
         steps = list(self.calls)
         for endpoint in self.endpoints.values():
             steps += endpoint.calls or []
+        for channel in self.channels.values():
+            for subscriber in channel.subscribers.values():
+                steps += subscriber.calls
         return steps
 
     def called_services(self) -> list[str]:
@@ -269,11 +275,11 @@ class ServiceSpec(Spec):
         return names
 
     def published_topics(self) -> list[str]:
-        """Topics this service publishes to, endpoints included."""
+        """Topics this service publishes to (not its own channels), endpoints included."""
         names = []
         for step in self.all_calls():
             calls = step.parallel if hasattr(step, "parallel") else [step]
-            names += [c.publish for c in calls if c.publish is not None]
+            names += [c.publish for c in calls if c.publish is not None and c.publish not in self.channels]
         return names
 
 
