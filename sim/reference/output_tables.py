@@ -90,6 +90,8 @@ COLUMNS = {
                "committed) at t_s; NaN for other services",
         "oldest_age_s": "a consumer service: age of its group's oldest unacknowledged message at "
                         "t_s (s); NaN for other services",
+        "channel_length": "a service with `channels`: events held in its pods' channels at t_s; "
+                          "NaN for other services",
     },
     "events": {
         "t_s": "simulated time (s)",

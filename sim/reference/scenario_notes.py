@@ -84,8 +84,8 @@ NOTES: dict[str, str] = {
     **{f"CallPolicy.{k}": v for k, v in _CALL_POLICY.items()},
     **{f"CallSpec.{k}": v for k, v in _CALL_POLICY.items()},
     "CallSpec.to": "the callee: a service, `service/endpoint`, or an external dependency",
-    "CallSpec.publish": "a topic to publish to instead of `to`: the broker acknowledges, the "
-                        "publisher does not wait for consumers",
+    "CallSpec.publish": "a topic (or a channel of this service) to publish to instead of `to`: "
+                        "the publisher does not wait for consumers",
     "CallSpec.probability": "chance the call is made, drawn per request (a cache miss: 1 - hit ratio)",
     "CallSpec.name": "labels the call in the summary (`call_sites.NAME.duplicates`); unique",
     "CallSpec.latency": "this hop's one-way latency; none: `network.latency`",
@@ -153,6 +153,17 @@ NOTES: dict[str, str] = {
     "ServiceSpec.calls": "what one request does downstream, in order",
     "ServiceSpec.endpoints": "operations with their own cost, calls and errors, mixed by `share`; "
                              "none: one program (`pod.work`, `pod.io`, `calls`)",
+    "ServiceSpec.channels": "in-process Go channels per pod (the seed's event bus), published to "
+                            "with `publish: CHANNEL`",
+    "ChannelSpec.capacity": "the publisher channel's buffer (`make(chan Event, N)`); 0: unbuffered",
+    "ChannelSpec.on_full": "`block`: the publishing request waits for room (Go's `ch <- e`); "
+                           "`drop`: `select` with `default`",
+    "ChannelSpec.subscribers": "each gets every event in its own channel (pub/sub)",
+    "SubscriberSpec.capacity": "the subscriber channel's buffer",
+    "SubscriberSpec.consumers": "goroutines per pod draining it (outside the worker pool)",
+    "SubscriberSpec.work": "CPU per event, core-seconds",
+    "SubscriberSpec.io": "non-CPU time per event (holds the goroutine)",
+    "SubscriberSpec.calls": "downstream calls per event, in order",
     "ServiceSpec.consumes": "the topic this service's pods read; each message runs like a request",
     "ServiceSpec.keda": "a KEDA ScaledObject spec (KEDA's names); instead of `hpa`",
     "ConsumesSpec.topic": "the topic read",

@@ -4,7 +4,8 @@ The keys come from :func:`sim.record.keys.empty_run_summary`, the summary the
 one writer (:func:`sim.record.run_summary.run_summary`) gives a run of a
 scenario that has not started: which keys a run writes depends only on its
 scenario. Names that come from the scenario become placeholders (``SERVICE``,
-``ENDPOINT``, ``EXTERNAL``, ``CALL``, ``TOPIC``, ``GROUP``, ``WORKLOAD``, ``WINDOW``); the keys under ``windows.WINDOW`` repeat the
+``ENDPOINT``, ``CHANNEL``, ``SUBSCRIBER``, ``EXTERNAL``, ``CALL``, ``TOPIC``, ``GROUP``,
+``WORKLOAD``, ``WINDOW``); the keys under ``windows.WINDOW`` repeat the
 request metrics and are described once. :data:`KEYS` holds the meanings;
 :func:`undescribed` and :func:`stale` say where it and the code disagree.
 """
@@ -20,7 +21,8 @@ EXAMPLE_SCENARIO = {
     "services": {"api": {"pod": {"work": "5ms"},
                          "endpoints": {"get": {"calls": [{"to": "payment", "name": "charge",
                                                           "retry": {}}]}}},
-                 "mailer": {"pod": {"work": "1ms"}, "consumes": {"topic": "orders"}}},
+                 "mailer": {"pod": {"work": "1ms"}, "consumes": {"topic": "orders"},
+                            "channels": {"events": {"subscribers": {"log": {}}}}}},
     "external": {"payment": {"latency": "100ms"}},
     "topics": {"orders": {"kind": "kafka"}},
     "cluster": {"nodes": {"count": 2, "cpu": 4}},
@@ -96,6 +98,14 @@ KEYS: dict[str, tuple[str, str]] = {
     "external.EXTERNAL.duplicates": ("calls", "logical calls it answered ok more than once"),
     **{f"external.EXTERNAL.latency_s.{k}": ("s", f"{_LAT[k]} latency of ok attempts, caller's view")
        for k in ("mean", "p50", "p99")},
+    "services.SERVICE.channels.CHANNEL.published": ("events", "events published to the channel in "
+                                                             "the interval, over its pods"),
+    "services.SERVICE.channels.CHANNEL.dropped": ("events", "dropped: the channel was full (`on_full: drop`)"),
+    "services.SERVICE.channels.CHANNEL.blocked": ("events", "sends that waited for room (`on_full: block`)"),
+    "services.SERVICE.channels.CHANNEL.lost": ("events", "held or being processed when their "
+                                                        "container died"),
+    "services.SERVICE.channels.CHANNEL.subscribers.SUBSCRIBER.processed": ("events", "processed ok"),
+    "services.SERVICE.channels.CHANNEL.subscribers.SUBSCRIBER.failed": ("events", "processing failed"),
     "topics.TOPIC.published": ("messages", "publishes the broker acknowledged in the interval"),
     "topics.TOPIC.rejected": ("attempts", "publishes refused (`capacity`) in the interval"),
     "topics.TOPIC.delivered": ("deliveries", "deliveries to consumers of messages published in the "
@@ -173,6 +183,12 @@ def _names(scenario) -> list[tuple[str, str]]:
     pairs += [(f"services.{s}.endpoints.{e}.", "services.SERVICE.endpoints.ENDPOINT.")
               for s, spec in scenario.services.items() for e in spec.endpoints]
     pairs += [(f"external.{x}.", "external.EXTERNAL.") for x in scenario.external]
+    pairs += [(f"services.{s}.channels.{c}.subscribers.{b}.",
+               "services.SERVICE.channels.CHANNEL.subscribers.SUBSCRIBER.")
+              for s, spec in scenario.services.items() for c, ch in spec.channels.items()
+              for b in ch.subscribers]
+    pairs += [(f"services.{s}.channels.{c}.", "services.SERVICE.channels.CHANNEL.")
+              for s, spec in scenario.services.items() for c in spec.channels]
     pairs += [(f"call_sites.{c}.", "call_sites.CALL.") for c in scenario.call_site_names()]
     pairs += [(f"topics.{t}.groups.{g}.", "topics.TOPIC.groups.GROUP.") for t, g in scenario.consumer_groups()]
     pairs += [(f"topics.{t}.", "topics.TOPIC.") for t in scenario.topics]
