@@ -169,6 +169,8 @@ class KafkaGroup:
         self.dead: set[str] = set()
         self.assignment: dict[str, list[int]] = {}
         self.consumer = None              # the Consumer that delivers to pods
+        self.processed_upto = [0] * count  # offsets below were processed ok at least once
+        self._deliveries: dict = {}       # message -> deliveries to this group (above the commit)
         self._pending: deque[str] = deque()
         self._feeding = False
         if topic.spec.auto_commit_interval is not None:
@@ -270,7 +272,9 @@ class KafkaGroup:
                 msg = log[self.position[p]]
                 self.in_flight[p] = msg
                 self.attempts[p] += 1
-                self.consumer.deliver(self, msg, pod, self.attempts[p], member_id)
+                number = self._deliveries.get(msg, 0) + 1  # retries in place and after a crash
+                self._deliveries[msg] = number
+                self.consumer.deliver(self, msg, pod, number, member_id)
 
     def done(self, msg: Message, member_id: str, ok: bool, now: float) -> bool:
         """A delivery ended at the consumer (``ok``: processed, else failed);
@@ -281,23 +285,29 @@ class KafkaGroup:
         self.in_flight[p] = None
         if member_id in self.dead:  # crashed meanwhile: the partition restarts from the commit
             return False
+        first_ack = ok and msg.offset >= self.processed_upto[p]  # not a redelivery's second success
         if ok or self.attempts[p] >= MAX_ATTEMPTS:
-            if not ok:
+            if not ok and msg.offset >= self.processed_upto[p]:
                 self.topic._dead_letter(msg, now)
             self.attempts[p] = 0
             self.processed[p] = msg.offset + 1
+            self.processed_upto[p] = max(self.processed_upto[p], msg.offset + 1)
             if self.topic.spec.auto_commit_interval is None:
                 self.committed[p] = msg.offset + 1
+                self._deliveries.pop(msg, None)
             self.position[p] = msg.offset + 1
         else:
             self.position[p] = msg.offset  # seek back: retry it in place
         if self.owner[p] is not None:
             self._feed(self.owner[p])
-        return ok
+        return first_ack
 
     def _auto_commit(self, _unused) -> None:
         self.committed = [max(c, min(done, pos)) for c, done, pos in
                           zip(self.committed, self.processed, self.position)]
+        committed = self.committed
+        self._deliveries = {m: n for m, n in self._deliveries.items()
+                            if m.offset >= committed[m.partition]}  # never delivered again
         self.clock.call_in(self.topic.spec.auto_commit_interval, self._auto_commit, None)
 
     # --------------------------------------------------------------- metrics

@@ -49,7 +49,9 @@ class QueueTopicSpec(Spec):
     """A queue (Amazon SQS semantics; RabbitMQ behaves alike with acks).
 
     Consumers compete: each message goes to one of them. A received message
-    is invisible for ``visibility_timeout``; if it is not acknowledged
+    is invisible for ``visibility_timeout`` (at least 1 ms here: SQS allows 0,
+    but a consumer failing at once would then be handed the message again in
+    the same instant forever); if it is not acknowledged
     (processed ok) by then it becomes visible again. A message received more
     than ``max_receive_count`` times moves to the ``dead_letter`` queue (or is
     dropped, reason ``dead_letter``, without one). ``delay``: each message
@@ -57,7 +59,7 @@ class QueueTopicSpec(Spec):
     """
 
     kind: Literal["queue"]
-    visibility_timeout: Annotated[Duration, Field(ge=0.0, le=43_200.0)] = 30.0
+    visibility_timeout: Annotated[Duration, Field(ge=0.001, le=43_200.0)] = 30.0
     max_receive_count: Optional[int] = Field(None, ge=1, le=1000)
     dead_letter: Optional[str] = None
     delay: Dist = constant(0.0)
@@ -110,6 +112,16 @@ class KafkaTriggerMetadata(Spec):
 
     lagThreshold: MetaNumber = 10.0
     activationLagThreshold: MetaNumber = 0.0
+
+    @field_validator("lagThreshold", "activationLagThreshold")
+    @classmethod
+    def _whole(cls, value: float, info) -> float:
+        # kafka_scaler.go parses both with strconv.ParseInt and rejects lagThreshold <= 0
+        if value != int(value):
+            raise ValueError("must be a whole number of messages (KEDA parses it as an integer)")
+        if info.field_name == "lagThreshold" and value <= 0:
+            raise ValueError("must be > 0 (KEDA rejects 0 and less)")
+        return value
     allowIdleConsumers: Annotated[bool, BeforeValidator(_metadata_bool)] = False
     # accepted so a ScaledObject pastes in; the scaler reads the service's ``consumes``
     bootstrapServers: Optional[str] = None
@@ -128,6 +140,13 @@ class QueueTriggerMetadata(Spec):
     excludeUnacknowledged: Annotated[bool, BeforeValidator(_metadata_bool)] = False
     queueName: Optional[str] = None
     host: Optional[str] = None
+
+    @field_validator("value", "queueLength")
+    @classmethod
+    def _positive(cls, value: Optional[float]) -> Optional[float]:
+        if value is not None and value <= 0:
+            raise ValueError("must be > 0 (messages per replica)")
+        return value
 
     @property
     def target(self) -> float:
