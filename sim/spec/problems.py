@@ -10,9 +10,10 @@ from pydantic import BaseModel, ValidationError
 
 from ..errors import Problem, join_path
 
-_TAG_PREFIXES = ("dist:", "step:", "fault:", "backoff:", "budget:")
+_TAG_PREFIXES = ("dist:", "step:", "fault:", "backoff:", "budget:", "topic:", "trigger:")
 _UNION_KIND = {"dist:": "distribution (dist)", "step:": "call step", "fault:": "fault kind",
-               "backoff:": "backoff type", "budget:": "budget type"}
+               "backoff:": "backoff type", "budget:": "budget type", "topic:": "topic kind",
+               "trigger:": "trigger type"}
 
 
 def _is_tag(part: Any) -> bool:

@@ -72,12 +72,35 @@ def _topic_problems(raw: dict, services: dict, topics: dict) -> list[Problem]:
         topic = consumes.get("topic")
         problems += _unknown(f"services.{name}.consumes.topic", topic, known, "topic")
         kind = _mapping(topics.get(topic)).get("kind") if isinstance(topic, str) else None
+        if kind not in ("kafka", "queue"):
+            kind = None  # a wrong kind is reported at the topic itself
         for i, trigger in enumerate(_list(_mapping(service.get("keda")).get("triggers"))):
             wanted = {"kafka": "kafka", "rabbitmq": "queue"}.get(_mapping(trigger).get("type"))
             if kind is not None and wanted is not None and wanted != kind:
                 problems.append(Problem(f"services.{name}.keda.triggers.{i}.type",
                                         f"a {_mapping(trigger).get('type')} trigger needs a {wanted} "
                                         f"topic; {topic!r} is a {kind} topic", _mapping(trigger).get("type")))
+    members: dict[tuple, str] = {}
+    for name, service in services.items():
+        consumes = _mapping(_mapping(service).get("consumes"))
+        topic, group = consumes.get("topic"), consumes.get("group") or name
+        if _mapping(topics.get(topic)).get("kind") == "kafka" and isinstance(group, str):
+            if (topic, group) in members:
+                problems.append(Problem(f"services.{name}.consumes.group",
+                                        f"service {members[(topic, group)]!r} already consumes "
+                                        f"{topic!r} as group {group!r}: one service per consumer "
+                                        "group (scale it with replicas)", group))
+            members[(topic, group)] = name
+    queues = {n for n, t in topics.items() if _mapping(t).get("kind") == "queue"}
+    for name, topic in topics.items():
+        target = _mapping(topic).get("dead_letter")
+        path = f"topics.{name}.dead_letter"
+        if isinstance(target, str) and target == name:
+            problems.append(Problem(path, "a queue cannot be its own dead-letter queue", target))
+        elif isinstance(target, str) and target not in queues:
+            problems += _unknown(path, target, queues, "queue topic") if target not in topics else \
+                [Problem(path, f"{target!r} is not a queue topic (queue topics: "
+                               f"{', '.join(sorted(queues)) or 'none'})", target)]
     return problems
 
 

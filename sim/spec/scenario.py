@@ -72,14 +72,7 @@ class Scenario(Spec):
         if clash:
             raise ValueError(f"a topic may not share a service's, workload's or external's "
                              f"name: {', '.join(map(repr, clash))}")
-        for name, topic in topics.items():
-            target = getattr(topic, "dead_letter", None)
-            if target is not None and getattr(topics.get(target), "kind", None) != "queue":
-                raise ValueError(f"{name}.dead_letter: {target!r} is not a queue topic "
-                                 f"(queue topics: {', '.join(n for n, t in topics.items() if t.kind == 'queue') or 'none'})")
-            if target == name:
-                raise ValueError(f"{name}.dead_letter: a queue cannot be its own dead-letter queue")
-        return topics
+        return topics  # dead-letter references: sim.spec.references
 
     def consumer_groups(self) -> list[tuple[str, str]]:
         """``(topic, group)`` of every consumer group, once each, in file order
