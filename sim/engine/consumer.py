@@ -65,6 +65,7 @@ class Consumer:
         if hasattr(self.source, "join"):
             self.source.join(self.member_id(pod), pod)
         else:
+            self.source.members_changed()
             self.source.feed()
 
     def crash(self, pod) -> None:
@@ -73,6 +74,8 @@ class Consumer:
             return
         if hasattr(self.source, "crash"):
             self.source.crash(self.member_id(pod))
+        else:
+            self.source.members_changed()
 
     def leave(self, pod) -> None:
         """The pod stops taking messages (terminating): a graceful leave."""
@@ -80,6 +83,8 @@ class Consumer:
             return
         if hasattr(self.source, "leave"):
             self.source.leave(self.member_id(pod))
+        else:
+            self.source.members_changed()
 
     def backlog(self, now: float) -> tuple[float, float]:
         """``(lag, oldest_age_s)`` of the group this consumer belongs to."""

@@ -338,6 +338,7 @@ class QueueTopic(Topic):
         self.visible: deque[Message] = deque()
         self.pending: dict[int, Message] = {}  # neither acked nor dead-lettered, oldest first
         self.consumers: list = []
+        self._members = None      # (consumer, pod) of every member, in rotation order
         self._feeding = False
         self._delays = delays
         self._turn = 0
@@ -394,12 +395,22 @@ class QueueTopic(Topic):
             self.clock.call_in(self.spec.visibility_timeout, self._reappear, (msg, msg.receives))
             consumer.deliver(self, msg, pod, msg.receives, None)
 
+    def members_changed(self) -> None:
+        """A consumer pod joined or left: rebuild the rotation at the next feed."""
+        self._members = None
+
     def _next_member(self):
-        members = [(c, pod) for c in self.consumers for pod in c.serving_pods() if c.has_room(pod)]
-        if not members:
-            return None
-        self._turn = (self._turn + 1) % len(members)
-        return members[self._turn]
+        """The next member with room, in turn (round robin over every member)."""
+        members = self._members
+        if members is None:
+            members = self._members = [(c, pod) for c in self.consumers for pod in c.serving_pods()]
+        count = len(members)
+        for _ in range(count):
+            self._turn = (self._turn + 1) % count
+            consumer, pod = members[self._turn]
+            if consumer.has_room(pod):
+                return consumer, pod
+        return None
 
     def _reappear(self, arg) -> None:
         msg, receive = arg
