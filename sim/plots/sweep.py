@@ -203,8 +203,18 @@ def heatmap(summary: pd.DataFrame, metric: str, factors: Optional[Sequence[str]]
     return fig
 
 
+def _listed(summary: pd.DataFrame) -> list[str]:
+    """The experiment's own metrics, in its order (what it asked to compare)."""
+    present = set(summary["metric"])
+    return [m for m in summary.attrs.get("metrics", []) if m in present]
+
+
 def cost_metric(summary: pd.DataFrame) -> Optional[str]:
-    """``pod_seconds`` (total) if summarized, else the first ``services.*.pod_seconds``."""
+    """The first pod-seconds metric the experiment lists; else ``pod_seconds``
+    (total) if summarized, else the first ``services.*.pod_seconds``."""
+    listed = next((m for m in _listed(summary) if m.endswith("pod_seconds")), None)
+    if listed is not None:
+        return listed
     metrics = set(summary["metric"])
     if "pod_seconds" in metrics:
         return "pod_seconds"
@@ -212,7 +222,12 @@ def cost_metric(summary: pd.DataFrame) -> Optional[str]:
 
 
 def latency_metric(summary: pd.DataFrame) -> Optional[str]:
-    """The tail latency to plot: over all requests if summarized, else over ok requests."""
+    """The tail latency to plot: the first p99 the experiment lists (a
+    consumer group's end-to-end p99, ...); else over all requests if
+    summarized, else over ok requests."""
+    listed = next((m for m in _listed(summary) if m.endswith("_s.p99")), None)
+    if listed is not None:
+        return listed
     metrics = set(summary["metric"])
     return next((m for m in ("latency_all_s.p99", "latency_s.p99") if m in metrics), None)
 
@@ -265,6 +280,7 @@ def cost_vs_latency(summary: pd.DataFrame, cost: Optional[str] = None, latency: 
                   bbox_to_anchor=(1.01, 0.0))
     ax.set_xlabel(f"cost: {xs.axis}")
     ax.set_ylabel(ys.axis)
+    ax.margins(y=0.12)  # no point glued to the top edge
     ax.set_ylim(bottom=0)
     ax.xaxis.set_major_locator(mticker.MaxNLocator(5))
     ax.xaxis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
