@@ -54,3 +54,25 @@ def cli(capsys, *argv) -> tuple[int, str, str]:
     out, err = capsys.readouterr()
     assert "Traceback" not in out + err and "internal error" not in err, err
     return code, out, err
+
+
+PROBLEM_LINE = __import__("re").compile(r"^\s+(?P<path>\S[^:]*): (?P<message>.+)$")
+
+
+def check_variant(tmp_path, capsys, base: dict, mutate) -> tuple[int, str]:
+    """``podsim check`` of a deep copy of ``base`` after ``mutate(raw)``: exit
+    code and all output (bad-input tests)."""
+    import copy
+
+    import yaml
+    raw = copy.deepcopy(base)
+    mutate(raw)
+    path = tmp_path / "scenario.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    code, out, err = cli(capsys, "check", path)
+    return code, out + err
+
+
+def problem_lines(output: str) -> list[tuple[str, str]]:
+    """(path, message) of every problem line of ``podsim check``'s output."""
+    return [(m["path"], m["message"]) for m in map(PROBLEM_LINE.match, output.splitlines()) if m]

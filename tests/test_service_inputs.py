@@ -9,14 +9,13 @@ with a problem line naming the field's path and saying something specific.
 """
 from __future__ import annotations
 
-import copy
 import re
 from typing import Callable
 
 import pytest
 import yaml
 
-from scenario_helpers import cli
+from scenario_helpers import check_variant, cli, problem_lines
 
 BASE = {
     "name": "shop",
@@ -56,7 +55,6 @@ BASE = {
     },
 }
 
-LINE = re.compile(r"^\s+(?P<path>\S[^:]*): (?P<message>.+)$")
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -85,18 +83,11 @@ def payment(raw):
 
 
 def check(tmp_path, capsys, mutate: Callable[[dict], object]) -> tuple[int, str]:
-    """``podsim check`` of BASE after ``mutate``: exit code and all output."""
-    raw = copy.deepcopy(BASE)
-    mutate(raw)
-    path = tmp_path / "scenario.yaml"
-    path.write_text(yaml.safe_dump(raw, sort_keys=False))
-    code, out, err = cli(capsys, "check", path)
-    return code, out + err
+    return check_variant(tmp_path, capsys, BASE, mutate)
 
 
 def problems(output: str) -> list[tuple[str, str]]:
-    """(path, message) of every problem line of ``podsim check``."""
-    return [(m["path"], m["message"]) for m in map(LINE.match, output.splitlines()) if m]
+    return problem_lines(output)
 
 
 # ----------------------------------------------------------------------------- the happy path
@@ -173,7 +164,7 @@ CASES = [
     ("external-rate-zero", lambda r: payment(r).update(rate_limit={"rate": 0}),
      "external.payment.rate_limit.rate", r"must be > 0", ()),
     ("external-named-like-a-service", lambda r: r["external"].update(db={"latency": "10ms"}),
-     "external.db|external", r"external dependency may not share a service's .*name: 'db'", ()),
+     "external.db|external", r"external dependency may not share a name with a service or workload: 'db'", ()),
     ("middleware-duplicate-names", lambda r: layer(r, 1).update(name="auth"),
      "services.gateway.middleware|services.gateway", r"(layer|middleware) names must differ.*'auth'", ()),
     ("middleware-reject-ratio-and-rate-limit", lambda r: layer(r, 0).update(rate_limit={"rate": 10}),

@@ -55,8 +55,15 @@ callback on SimPy's event queue, scheduled through :mod:`.clock`):
    ends, the workload's ``child_done`` writes the request's end
    (:meth:`sim.record.logs.RequestLog.end`).
 
+Messages take a parallel path: a ``publish`` step is a call to a topic
+(:mod:`.topics`), which appends and answers at once; the topic hands each
+message to a consumer pod with room (:mod:`.consumer`), where it runs from
+step 5 like a request, its end acknowledging it or not. A ``publish`` to an
+in-process channel (:mod:`.channels`) instead fans out inside the pod to
+goroutines that run on its CPU outside the worker pool.
+
 Off the request path, generator processes run the slow control loops: the
-metrics server and the HPA (:mod:`.metrics`, :mod:`.hpa`), probes
+metrics server, the HPA and KEDA (:mod:`.metrics`, :mod:`.hpa`, :mod:`.keda`), probes
 (:mod:`.prober`) and the pods' lifecycle (:mod:`.replicaset`), rolling
 updates (:mod:`.rollout`), nodes and the cluster autoscaler (:mod:`.cluster`),
 fault windows (:mod:`.faults`) and the time series (:mod:`.timeseries`).

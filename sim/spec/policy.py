@@ -89,7 +89,7 @@ class ExponentialBackoffSpec(Spec):
         return self
 
 
-def _type_tag(prefix: str, default: str | None):
+def type_tag(prefix: str, default: str | None):
     def type(value):  # named so pydantic's messages say "missing its 'type' key"
         kind = value.get("type", default) if isinstance(value, dict) else getattr(value, "type", None)
         return f"{prefix}{kind}" if isinstance(kind, str) else None
@@ -108,7 +108,7 @@ _BackoffUnion = Annotated[
     Union[Annotated[NoBackoffSpec, Tag("backoff:none")],
           Annotated[ConstantBackoffSpec, Tag("backoff:constant")],
           Annotated[ExponentialBackoffSpec, Tag("backoff:exponential")]],
-    Discriminator(_type_tag("backoff:", "exponential")),
+    Discriminator(type_tag("backoff:", "exponential")),
 ]
 BackoffSpec = Annotated[_BackoffUnion, BeforeValidator(_with_default_type("exponential"))]
 
@@ -155,7 +155,7 @@ BudgetSpec = Annotated[
           Annotated[TokenBucketBudgetSpec, Tag("budget:token_bucket")],
           Annotated[AwsQuotaBudgetSpec, Tag("budget:aws_quota")],
           Annotated[RatioBudgetSpec, Tag("budget:ratio")]],
-    Discriminator(_type_tag("budget:", None)),
+    Discriminator(type_tag("budget:", None)),
 ]
 
 

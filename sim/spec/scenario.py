@@ -63,16 +63,8 @@ class Scenario(Spec):
     @field_validator("topics")
     @classmethod
     def _topic_names(cls, topics: dict, info: ValidationInfo) -> dict:
-        bad = [n for n in topics if not NAME_RE.match(n)]
-        if bad:
-            raise ValueError(f"names must be letters, digits, '-' or '_' (bad: {bad})")
-        taken = set(info.data.get("services") or {}) | set(info.data.get("workload") or {}) \
-            | set(info.data.get("external") or {})
-        clash = sorted(set(topics) & taken)
-        if clash:
-            raise ValueError(f"a topic may not share a service's, workload's or external's "
-                             f"name: {', '.join(map(repr, clash))}")
-        return topics  # dead-letter references: sim.spec.references
+        # dead-letter references are checked in sim.spec.references
+        return _free_names(topics, info, ("services", "workload", "external"), "a topic")
 
     def consumer_groups(self) -> list[tuple[str, str]]:
         """``(topic, group)`` of every consumer group, once each, in file order
@@ -87,15 +79,7 @@ class Scenario(Spec):
     @classmethod
     def _external_names(cls, external: dict, info: ValidationInfo) -> dict:
         # a field validator (after services and workload): the problem is reported at ``external``
-        bad = [n for n in external if not NAME_RE.match(n)]
-        if bad:
-            raise ValueError(f"names must be letters, digits, '-' or '_' (bad: {bad})")
-        taken = set(info.data.get("services") or {}) | set(info.data.get("workload") or {})
-        clash = sorted(set(external) & taken)
-        if clash:
-            raise ValueError(f"an external dependency may not share a service's or workload's "
-                             f"name: {', '.join(map(repr, clash))}")
-        return external
+        return _free_names(external, info, ("services", "workload"), "an external dependency")
 
     @field_validator("warmup")
     @classmethod
@@ -161,6 +145,20 @@ class Scenario(Spec):
         (``queue: null`` is an unbounded queue; the default is 128).
         """
         return _drop_default_nones(self, self.model_dump(mode="json", by_alias=True))
+
+
+def _free_names(named: dict, info: ValidationInfo, others: tuple[str, ...], what: str) -> dict:
+    """``named``'s keys are well formed and used by none of the fields ``others``
+    (validated before it): problems reported at the field itself."""
+    bad = [n for n in named if not NAME_RE.match(n)]
+    if bad:
+        raise ValueError(f"names must be letters, digits, '-' or '_' (bad: {bad})")
+    taken = set().union(*(info.data.get(field) or {} for field in others))
+    clash = sorted(set(named) & taken)
+    if clash:
+        kinds = " or ".join(field.removesuffix("s") for field in others)
+        raise ValueError(f"{what} may not share a name with a {kinds}: {', '.join(map(repr, clash))}")
+    return named
 
 
 def _drop_default_nones(model: BaseModel, data: dict) -> dict:

@@ -18,6 +18,7 @@ from pydantic import BeforeValidator, Discriminator, Field, Tag, field_validator
 from .base import Duration, NonNegDuration, PosDuration, Spec
 from .distributions import Dist, constant
 from .hpa import HPABehavior
+from .policy import type_tag
 
 
 class KafkaTopicSpec(Spec):
@@ -166,14 +167,9 @@ class QueueTrigger(Spec):
     metadata: QueueTriggerMetadata = QueueTriggerMetadata()
 
 
-def _trigger_type(value: Any) -> Optional[str]:  # named for "missing its 'type' key"
-    kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
-    return f"trigger:{kind}" if isinstance(kind, str) else None
-
-
 TriggerSpec = Annotated[
     Union[Annotated[KafkaTrigger, Tag("trigger:kafka")], Annotated[QueueTrigger, Tag("trigger:rabbitmq")]],
-    Discriminator(_trigger_type),
+    Discriminator(type_tag("trigger:", None)),
 ]
 
 
