@@ -121,3 +121,18 @@ def parse_quantity(value: object) -> float:
                 return _finite(float(number) * _QUANTITY_SUFFIX[suffix], "a quantity")
             return _finite(float(f"{number}e{suffix[1:]}"), "a quantity")  # 1e3, 5E-1
     raise ValueError("expected a quantity such as 10, 500m, 1k or 2Gi")
+
+
+def parse_memory_gb(value: object) -> float:
+    """Memory in GB (Lambda's GB-seconds: 1 GB = 1024 MB): a bare number is GB;
+    a Kubernetes quantity (``1024Mi``, ``2Gi``, ``512M``) is converted
+    (``1024Mi`` = 1 GB, as Lambda bills 1,024 MB as 1 GB).
+
+    >>> parse_memory_gb("1024Mi"), parse_memory_gb(2), parse_memory_gb("512Mi")
+    (1.0, 2.0, 0.5)
+    """
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return _finite(float(value), "a memory size")
+    if isinstance(value, str):
+        return parse_quantity(value) / 2.0 ** 30
+    raise ValueError("expected a memory size such as 1024Mi, 2Gi or a number of GB")

@@ -148,7 +148,7 @@ CASES = [
     ("to-endpoint-of-service-without-endpoints", lambda r: call0(r).update(to="db/get"),
      "services.gateway.calls.0.to", r"service 'db' has no endpoints: call it as 'db'", ()),
     ("to-endpoint-of-external", lambda r: call0(r).update(to="payment/charge"),
-     "services.gateway.calls.0.to", r"'payment' is an external dependency: it has no endpoints", ()),
+     "services.gateway.calls.0.to", r"'payment' is not a service: only services have endpoints", ()),
     ("workload-enters-external", lambda r: r["workload"]["shoppers"].update(target="payment"),
      "workload.shoppers.target", r"'payment' is an external dependency: a workload enters the cluster "
                                  r"at a service", ()),

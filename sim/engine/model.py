@@ -24,6 +24,7 @@ from .prober import ProbeSetup
 from .channels import Bus
 from .consumer import Consumer
 from .external import External
+from .functions import Function
 from .keda import KedaController
 from .plans import PlanBuilder, endpoint_picker
 from .program import ComputeOnly, Program, cpu_step
@@ -92,7 +93,12 @@ class Model:
         self.externals = {name: External(first_external + j, name, spec, self.clock, streams)
                           for j, (name, spec) in enumerate(scenario.external.items())}
         self.topics = self._topics(first_external + len(scenario.external))
-        self.names = [*scenario.services, *scenario.workload, *scenario.external, *scenario.topics]
+        first_function = first_external + len(scenario.external) + len(scenario.topics)
+        self.functions = {name: Function(first_function + j, name, spec, self.clock, streams,
+                                         recorder.function_tallies[name], float(scenario.warmup))
+                          for j, (name, spec) in enumerate(scenario.functions.items())}
+        self.names = [*scenario.services, *scenario.workload, *scenario.external, *scenario.topics,
+                      *scenario.functions]
         self.endpoint_codes = {name: i for i, name in enumerate(scenario.endpoint_names())}
         self.call_site_codes = {name: i for i, name in enumerate(scenario.call_site_names())}
         self.sites: list[CallSite] = []
@@ -101,6 +107,10 @@ class Model:
             self._buses(service, plans)  # before the plans: a publish step needs its channel
         for service in self.services.values():
             self._plan(service, plans)  # makes the call sites, so after every service exists
+        for function in self.functions.values():  # never ComputeOnly: an instance reports its ends
+            spec = function.spec
+            function.program = Program(plans.handler(function, function.name, spec.work, spec.io,
+                                                     spec.calls))
         self.workloads = [self._workload(len(scenario.services) + i, name, spec)
                           for i, (name, spec) in enumerate(scenario.workload.items())]
         self.consumers = self._consumers()
@@ -172,7 +182,7 @@ class Model:
         ``policy``; ``origin`` names the edge's random streams."""
         target_name, _, endpoint = to.partition("/")
         target = self.services.get(target_name) or self.externals.get(target_name) \
-            or self.topics[target_name]
+            or self.topics.get(target_name) or self.functions[target_name]
         plain = CallPolicy.is_plain(policy)
         edge = f"{origin}->{target_name}"
         clients = None if plain else Clients(edge, CallPolicy(policy), self._breaker_log(caller, target))
@@ -260,6 +270,8 @@ class Model:
             service.replicaset.scale_to(service.spec.replicas, "initial")
             if service.outlier is not None:
                 env.process(service.outlier_process(env))
+        for function in self.functions.values():
+            function.start()
         for workload in self.workloads:
             workload.start()
         if self.metrics_server is not None:

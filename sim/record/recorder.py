@@ -24,6 +24,7 @@ import numpy as np
 from ..status import OK, UNFINISHED
 from .distribution import ExactValues, Sketch
 from .logs import CallLog, DuplicateLog, EventLog, RequestLog, SampleLog
+from .functions import FunctionTally
 from .messages import ChannelCounts, GroupTally, MessageLog
 from .request_stream import RequestStream
 from .series import SeriesTally, sample_times_s
@@ -135,6 +136,7 @@ class Recorder:
         self.external_tallies = [ServiceTally(first_external + j, warmup, end, dist)
                                  for j in range(len(scenario.external))]
         self.duplicates = DuplicateLog()
+        self.function_tallies = {name: FunctionTally(warmup, end, dist) for name in scenario.functions}
         self.channel_counts = {(svc, ch): ChannelCounts(spec.subscribers)
                                for svc, service in scenario.services.items()
                                for ch, spec in service.channels.items()}
@@ -183,6 +185,8 @@ class Recorder:
 
     def finish(self) -> None:
         """The run is over (open attempts flushed): feed the tallies what is left."""
+        for tally in self.function_tallies.values():
+            tally.finish()
         if self.level == "full":
             req, calls = self.requests.to_numpy(), self.calls.to_numpy()
             self._take_requests(req)

@@ -22,7 +22,7 @@ from typing import Optional
 from .outcomes import latency_all_block, slo_block
 from .pods import PodIntervals
 from .recorder import Recorder
-from .summary import (channels_block, external_summary, request_summary, service_summary,
+from .summary import (channels_block, functions_block, external_summary, request_summary, service_summary,
                       topics_summary)
 from .tallies import RequestTally
 
@@ -71,6 +71,8 @@ def run_summary(scenario, seed: int, recorder: Recorder, pods: PodIntervals, *,
     summary["call_sites"] = {name: {"duplicates": duplicates(warmup, end, site=code)}
                              for code, name in enumerate(scenario.call_site_names())}
     summary["topics"] = topics_summary(scenario, recorder, samples)
+    summary["functions"] = {name: functions_block(tally, scenario.functions[name], scenario.window_s)
+                            for name, tally in recorder.function_tallies.items()}
     if cluster is not None:
         node_hours, nodes_final = cluster
         summary["cluster"] = {"node_hours": node_hours, "nodes_final": nodes_final,

@@ -122,6 +122,24 @@ def channels_block(recorder, service: str, spec) -> dict:
     return out
 
 
+def functions_block(tally, spec, window_s: float) -> dict:
+    """``functions.NAME``: invocations (arrived in the window), cold starts
+    and their ratio, throttled, instances (time-weighted mean and max), busy
+    instances (mean), idle instance-seconds, the latency at the function of
+    warm and of cold requests, billed seconds and GB-seconds."""
+    n = tally.invocations
+    return {"invocations": n, "cold_starts": tally.cold_starts,
+            "cold_start_ratio": _num(tally.cold_starts / n) if n else None,
+            "throttled": tally.throttled,
+            "instances_mean": tally.instance_s / window_s if window_s > 0 else None,
+            "instances_max": tally.instances_max,
+            "busy_instances_mean": tally.busy_instance_s / window_s if window_s > 0 else None,
+            "idle_instance_seconds": tally.instance_s - tally.busy_instance_s,
+            "latency_warm_s": latency_block(tally.latency_warm, full=False),
+            "latency_cold_s": latency_block(tally.latency_cold, full=False),
+            "billed_s": tally.billed_s, "billed_gb_seconds": tally.billed_s * spec.memory}
+
+
 def topics_summary(scenario, recorder, samples: dict) -> dict:
     """``topics.NAME``: publishes acknowledged by the broker (``published``)
     or refused (``rejected``) in the window; deliveries, acknowledgements,

@@ -135,7 +135,7 @@ def _target(path: str, to: Any, services: dict, known: set[str],
     if not endpoint:
         return [Problem(path, f"no endpoint after '/': write {name!r} or '{name}/ENDPOINT'", to)]
     if name not in services:
-        return [Problem(path, f"{name!r} is an external dependency: it has no endpoints", to)]
+        return [Problem(path, f"{name!r} is not a service: only services have endpoints", to)]
     endpoints = set(_mapping(_mapping(services[name]).get("endpoints")))
     if not endpoints:
         return [Problem(path, f"service {name!r} has no endpoints: call it as {name!r}", to)]
@@ -182,7 +182,8 @@ def check_references(raw: dict) -> list[Problem]:
     services = _mapping(raw.get("services"))
     externals = set(_mapping(raw.get("external")))
     topics = _mapping(raw.get("topics"))
-    known = set(services)
+    functions = _mapping(raw.get("functions"))
+    known = set(services) | set(functions)
     callable_ = known | externals
     problems: list[Problem] = []
     for name, workload in _mapping(raw.get("workload")).items():
@@ -196,6 +197,14 @@ def check_references(raw: dict) -> list[Problem]:
                                 "service or topic" if topics else "service")
     problems += _topic_problems(raw, services, topics)
     graph: dict[str, list[str]] = {}
+    for name, function in functions.items():
+        graph[name] = []
+        for suffix, target in _call_steps(_mapping(function).get("calls"), ""):
+            target = target.get("to")
+            problems += _target(f"functions.{name}.{suffix}.to", target, services, callable_,
+                                "service, function or external")
+            if isinstance(target, str):
+                graph[name].append(target.partition("/")[0])
     for name, service in services.items():
         graph[name] = []
         for suffix, target in _calls(_mapping(service)):

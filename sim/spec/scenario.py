@@ -15,6 +15,7 @@ from .faults import FaultSpec
 from .measure import RecordSpec, SloSpec, WindowSpec
 from .service import ServiceSpec
 from .topics import TopicSpec
+from .functions import FunctionSpec
 from .workload import Workload
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
@@ -43,6 +44,7 @@ class Scenario(Spec):
     services: dict[str, ServiceSpec] = Field(min_length=1)
     external: dict[str, ExternalSpec] = Field(default_factory=dict)
     topics: dict[str, TopicSpec] = Field(default_factory=dict)
+    functions: dict[str, FunctionSpec] = Field(default_factory=dict)
     faults: list[FaultSpec] = Field(default_factory=list)
     cluster: Optional[ClusterSpec] = None
     rollouts: list[RolloutSpec] = Field(default_factory=list)
@@ -65,6 +67,11 @@ class Scenario(Spec):
     def _topic_names(cls, topics: dict, info: ValidationInfo) -> dict:
         # dead-letter references are checked in sim.spec.references
         return _free_names(topics, info, ("services", "workload", "external"), "a topic")
+
+    @field_validator("functions")
+    @classmethod
+    def _function_names(cls, functions: dict, info: ValidationInfo) -> dict:
+        return _free_names(functions, info, ("services", "workload", "external", "topics"), "a function")
 
     def consumer_groups(self) -> list[tuple[str, str]]:
         """``(topic, group)`` of every consumer group, once each, in file order
