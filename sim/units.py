@@ -125,14 +125,24 @@ def parse_quantity(value: object) -> float:
 
 def parse_memory_gb(value: object) -> float:
     """Memory in GB (Lambda's GB-seconds: 1 GB = 1024 MB): a bare number is GB;
-    a Kubernetes quantity (``1024Mi``, ``2Gi``, ``512M``) is converted
-    (``1024Mi`` = 1 GB, as Lambda bills 1,024 MB as 1 GB).
+    ``1024MB`` / ``2GB`` as Lambda's console writes them; a Kubernetes quantity
+    (``1024Mi``, ``2Gi``) is converted (``1024Mi`` = 1 GB).
 
-    >>> parse_memory_gb("1024Mi"), parse_memory_gb(2), parse_memory_gb("512Mi")
+    >>> parse_memory_gb("1024Mi"), parse_memory_gb(2), parse_memory_gb("512MB")
     (1.0, 2.0, 0.5)
     """
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return _finite(float(value), "a memory size")
     if isinstance(value, str):
-        return parse_quantity(value) / 2.0 ** 30
-    raise ValueError("expected a memory size such as 1024Mi, 2Gi or a number of GB")
+        text = value.strip()
+        for suffix, per_gb in (("MB", 1024.0), ("GB", 1.0)):  # Lambda's console: 1,024 MB = 1 GB
+            if text.endswith(suffix):
+                try:
+                    return _finite(float(text[:-2]) / per_gb, "a memory size")
+                except ValueError:
+                    break
+        try:
+            return parse_quantity(text) / 2.0 ** 30
+        except ValueError:
+            pass
+    raise ValueError("expected a memory size such as 1024MB, 1024Mi, 2Gi or a number of GB")

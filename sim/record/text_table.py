@@ -25,7 +25,8 @@ COLUMNS_FOOTER = (
     "throttled, caller's bulkhead full); waited: share that found every worker busy; wait: mean "
     "queue wait; p50/p99: latency of ok attempts (network included); cpu: CPU used / requested; "
     "replicas: time-weighted mean/max; pod-s: pod-seconds. /name: an endpoint of the service "
-    "above; (ext): an external dependency (attempts sent to it; no pods).")
+    "above; (ext): an external dependency (attempts sent to it; no pods); (fn): a function "
+    "(requests it received; instances: time-weighted mean/max).")
 
 
 def _duration(value: Optional[float]) -> str:
@@ -109,6 +110,19 @@ def _external_lines(externals: dict) -> list[str]:
     return lines
 
 
+def _function_lines(functions: dict) -> list[str]:
+    """One line per function: invocations, ok-or-not is the callers' to say;
+    cold starts, warm and cold p99, mean instances."""
+    lines = []
+    for name, f in functions.items():
+        cold = "-" if f["cold_start_ratio"] is None else f"{100 * f['cold_start_ratio']:.1f}%"
+        lines.append(f"{name + ' (fn)':<16}{f['invocations']:>10,}  cold {f['cold_starts']:,} ({cold})"
+                     f"  throttled {f['throttled']:,}  p99 warm {_duration(f['latency_warm_s']['p99'])}"
+                     f" cold {_duration(f['latency_cold_s']['p99'])}  instances "
+                     f"{f['instances_mean'] or 0:.1f}/{f['instances_max']}")
+    return lines
+
+
 def _duplicate_lines(summary: dict) -> list[str]:
     """Logical calls done more than once: every named call, and any service or
     external with some."""
@@ -140,7 +154,8 @@ def _window_lines(windows: dict) -> list[str]:
 def summary_table(summary: dict) -> str:
     """The headline numbers, one line per service, one per window and a footer
     explaining the service columns."""
-    services = _service_lines(summary["services"]) + _external_lines(summary.get("external", {}))
+    services = _service_lines(summary["services"]) + _external_lines(summary.get("external", {})) \
+        + _function_lines(summary.get("functions", {}))
     footer = textwrap.wrap(COLUMNS_FOOTER, width=len(services[0]))
     return "\n".join(_headline(summary) + services + _duplicate_lines(summary) + [""] + footer
                      + _window_lines(summary.get("windows", {})))

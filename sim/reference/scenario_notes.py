@@ -51,6 +51,18 @@ NOTES: dict[str, str] = {
     "Scenario.services": "named services (at least one); names are letters, digits, `-`, `_`",
     "Scenario.topics": "named topics on a broker (`kind: kafka` or `queue`), published to with "
                        "`publish:` and read by services with `consumes:`",
+    "Scenario.functions": "named serverless functions (Lambda, Cloud Run): instances per demand, "
+                          "cold starts; called like services",
+    "FunctionSpec.concurrency": "requests one instance serves at once (Lambda 1; Cloud Run up to 1000)",
+    "FunctionSpec.keep_alive": "idle time after its last request before an instance is reclaimed",
+    "FunctionSpec.cold_start": "a new instance's start (runtime and handler init) before it serves",
+    "FunctionSpec.memory": "billed size: GB or a quantity (`1024Mi` = 1 GB); Lambda's CPU follows it",
+    "FunctionSpec.cpu": "cores of an instance; none: Lambda's 1 vCPU per 1,769 MB (at most 6)",
+    "FunctionSpec.max_instances": "instances at most (account concurrency); beyond: throttled",
+    "FunctionSpec.min_instances": "instances kept warm from the start (provisioned concurrency)",
+    "FunctionSpec.work": "CPU per request, core-seconds, on the instance's cores",
+    "FunctionSpec.io": "non-CPU time per request",
+    "FunctionSpec.calls": "downstream calls per request, in order (with their policies)",
     "Scenario.external": "named dependencies outside the cluster (no pods, no pod-seconds), "
                          "called like services",
     "Scenario.faults": "injected faults, in file order (fault `I` names the windows `fault.I`)",

@@ -4,7 +4,7 @@ The keys come from :func:`sim.record.keys.empty_run_summary`, the summary the
 one writer (:func:`sim.record.run_summary.run_summary`) gives a run of a
 scenario that has not started: which keys a run writes depends only on its
 scenario. Names that come from the scenario become placeholders (``SERVICE``,
-``ENDPOINT``, ``CHANNEL``, ``SUBSCRIBER``, ``EXTERNAL``, ``CALL``, ``TOPIC``, ``GROUP``,
+``ENDPOINT``, ``CHANNEL``, ``SUBSCRIBER``, ``EXTERNAL``, ``FUNCTION``, ``CALL``, ``TOPIC``, ``GROUP``,
 ``WORKLOAD``, ``WINDOW``); the keys under ``windows.WINDOW`` repeat the
 request metrics and are described once. :data:`KEYS` holds the meanings;
 :func:`undescribed` and :func:`stale` say where it and the code disagree.
@@ -24,6 +24,7 @@ EXAMPLE_SCENARIO = {
                  "mailer": {"pod": {"work": "1ms"}, "consumes": {"topic": "orders"},
                             "channels": {"events": {"subscribers": {"log": {}}}}}},
     "external": {"payment": {"latency": "100ms"}},
+    "functions": {"fraud": {"work": "20ms"}},
     "topics": {"orders": {"kind": "kafka"}},
     "cluster": {"nodes": {"count": 2, "cpu": 4}},
     "windows": {"spike": {"from": "2m", "to": "3m"}},
@@ -31,7 +32,8 @@ EXAMPLE_SCENARIO = {
 }
 """A scenario with every optional block that adds keys: nodes (``cluster``),
 a named window and a fault with a length (its ``fault.0`` and ``after.fault.0``),
-an endpoint, an external dependency, a named call and a topic with a consumer."""
+an endpoint, an external dependency, a named call, a topic with a consumer
+and a function."""
 
 _LAT = {"mean": "mean", "p50": "median", "p90": "90th percentile", "p95": "95th percentile",
         "p99": "99th percentile", "p999": "99.9th percentile", "max": "maximum"}
@@ -126,6 +128,21 @@ KEYS: dict[str, tuple[str, str]] = {
     **{f"topics.TOPIC.groups.GROUP.end_to_end_s.{k}": ("s", f"{_LAT[k]} time from publish to "
                                                             "acknowledgement") for k in ("mean", "p50", "p99")},
     "topics.TOPIC.groups.GROUP.wait_s.mean": ("s", "mean time from publish to first delivery"),
+    "functions.FUNCTION.invocations": ("requests", "requests that arrived at the function in the interval"),
+    "functions.FUNCTION.cold_starts": ("instances", "instances started on demand (each one a cold start)"),
+    "functions.FUNCTION.cold_start_ratio": ("fraction", "cold starts / invocations; null without invocations"),
+    "functions.FUNCTION.throttled": ("requests", "refused at `max_instances`"),
+    "functions.FUNCTION.instances_mean": ("instances", "time-weighted mean of the instances alive"),
+    "functions.FUNCTION.instances_max": ("instances", "most instances alive at once"),
+    "functions.FUNCTION.busy_instances_mean": ("instances", "time-weighted mean of the instances serving "
+                                                            "or starting for a request"),
+    "functions.FUNCTION.idle_instance_seconds": ("instance·s", "time instances were alive with nothing to do"),
+    **{f"functions.FUNCTION.latency_{w}_s.{k}": ("s", f"{_LAT[k]} time at the function of {w} requests"
+                                                     + (" (cold start included)" if w == "cold" else ""))
+       for w in ("warm", "cold") for k in ("mean", "p50", "p99")},
+    "functions.FUNCTION.billed_s": ("s", "billed duration: each request's run (and a cold start's "
+                                         "init) rounded up to 1 ms, summed (Lambda's rule)"),
+    "functions.FUNCTION.billed_gb_seconds": ("GB·s", "billed_s × memory"),
     "call_sites.CALL.duplicates": ("calls", "logical calls of the named call (`name`) that the callee "
                                             "answered ok more than once; 0 where idempotency holds"),
     "services.SERVICE.bulkhead_full": ("attempts", "refused by the callers' bulkheads "
@@ -183,6 +200,7 @@ def _names(scenario) -> list[tuple[str, str]]:
     pairs += [(f"services.{s}.endpoints.{e}.", "services.SERVICE.endpoints.ENDPOINT.")
               for s, spec in scenario.services.items() for e in spec.endpoints]
     pairs += [(f"external.{x}.", "external.EXTERNAL.") for x in scenario.external]
+    pairs += [(f"functions.{f}.", "functions.FUNCTION.") for f in scenario.functions]
     pairs += [(f"services.{s}.channels.{c}.subscribers.{b}.",
                "services.SERVICE.channels.CHANNEL.subscribers.SUBSCRIBER.")
               for s, spec in scenario.services.items() for c, ch in spec.channels.items()
