@@ -99,7 +99,33 @@ class RequestLog:
                 "status": status, "attempts": attempts}
 
 
-class CallLog:
+class ChunkedRows:
+    """Rows in three column groups (``ints``, ``times``, ``codes``, with three
+    codes a row), handed to a ``sink`` in chunks at ``record: summary`` and
+    ``sample`` (:meth:`hand_over`), or kept (no sink, ``full``). Subclasses
+    define the groups, bind ``_ints``/``_times``/``_codes`` to their buffers
+    and build the chunk (:meth:`to_numpy`)."""
+
+    __slots__ = ()
+
+    def hand_over(self) -> None:
+        """Give the rows written so far to the sink and drop them (no sink: keep them)."""
+        if self._sink is None or not len(self._codes):
+            return
+        chunk = self.to_numpy()
+        for column in (self._ints, self._times, self._codes):
+            del column[:]
+        self._sink(chunk)
+
+    def __len__(self) -> int:
+        return len(self._codes) // 3
+
+    @property
+    def nbytes(self) -> int:
+        return self.ints.nbytes + self.times.nbytes + self.codes.nbytes
+
+
+class CallLog(ChunkedRows):
     """Attempts on every hop, one row each, written once both sides have closed.
 
     An attempt has two sides, each closed exactly once: the caller's (it got
@@ -184,15 +210,6 @@ class CallLog:
                             att.ended_s))
         self._codes.extend((att.status, att.reason, att.code))
 
-    def hand_over(self) -> None:
-        """Give the rows written so far to the sink and drop them (no sink: keep them)."""
-        if self._sink is None or not len(self._codes):
-            return
-        chunk = self.to_numpy()
-        for column in (self._ints, self._times, self._codes):
-            del column[:]
-        self._sink(chunk)
-
     def flush_open(self) -> int:
         """Write every attempt still open as ``unfinished``; return how many."""
         pending = list(self._open)
@@ -201,13 +218,6 @@ class CallLog:
                 att.status = UNFINISHED  # else keep what the caller saw (e.g. timeout)
             self._write_row(att)
         return len(pending)
-
-    def __len__(self) -> int:
-        return len(self._codes) // 3
-
-    @property
-    def nbytes(self) -> int:
-        return self.ints.nbytes + self.times.nbytes + self.codes.nbytes
 
     def to_numpy(self) -> dict[str, np.ndarray]:
         times = self.times.to_numpy()

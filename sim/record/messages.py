@@ -20,9 +20,10 @@ import numpy as np
 
 from ..status import OK
 from .columns import ColumnGroup
+from .logs import ChunkedRows
 
 
-class MessageLog:
+class MessageLog(ChunkedRows):
     """Delivery rows: three column groups, bound once (see :class:`~.logs.CallLog`)."""
 
     def __init__(self, sink: Optional[Callable[[dict], None]] = None, chunk_rows: int = 1 << 16):
@@ -49,21 +50,6 @@ class MessageLog:
         without one): counted for its topic when published in the window."""
         if message.in_window:
             self.dead_letters[topic_index] = self.dead_letters.get(topic_index, 0) + 1
-
-    def hand_over(self) -> None:
-        if self._sink is None or not len(self):
-            return
-        chunk = self.to_numpy()
-        for column in (self._ints, self._times, self._codes):
-            del column[:]
-        self._sink(chunk)
-
-    def __len__(self) -> int:
-        return len(self._codes) // 3
-
-    @property
-    def nbytes(self) -> int:
-        return self.ints.nbytes + self.times.nbytes + self.codes.nbytes
 
     def to_numpy(self) -> dict[str, np.ndarray]:
         out = self.ints.to_numpy()
