@@ -88,6 +88,32 @@ def cmd_bench(args) -> int:
     return EXIT_OK
 
 
+def cmd_compare(args) -> int:
+    """``podsim compare simfaas``: podsim's functions against SimFaaS on the grid."""
+    import importlib.util
+    if importlib.util.find_spec("simfaas") is None:
+        print("podsim compare simfaas needs SimFaaS: pip install 'podsim[compare]' (or simfaas==0.2.2)",
+              file=sys.stderr)
+        return EXIT_BAD_INPUT
+    from .compare.simfaas import GRID, compare, table
+    done = {"n": 0}
+
+    def progress(what: str) -> None:
+        done["n"] += 1
+        if not args.quiet:
+            print(f"  [{done['n']}/{len(GRID) * args.replications}] {what}", file=sys.stderr)
+
+    frame = compare(GRID, replications=args.replications, arrivals=args.arrivals, progress=progress)
+    print(table(frame))
+    agree = int(frame["agrees"].sum())
+    print(f"\n{agree} of {len(frame)} cells agree (99 % Welch interval of the difference over "
+          f"{args.replications} replications contains 0)")
+    if args.out:
+        frame.to_csv(args.out, index=False)
+        print(f"wrote {args.out}")
+    return EXIT_OK if agree == len(frame) else 1
+
+
 def cmd_import(args) -> int:
     from pathlib import Path
 
@@ -196,6 +222,17 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="rebuild report.md, report.html and figures of a stored sweep")
     report.add_argument("out", metavar="DIR", help="the sweep's result directory")
     report.set_defaults(func=cmd_report)
+
+    compare_ = sub.add_parser("compare", help="side by side with another simulator (simfaas: the "
+                                              "Lambda case)")
+    compare_.add_argument("simulator", choices=["simfaas"], help="the simulator to compare with")
+    compare_.add_argument("--replications", type=positive_int, default=5,
+                          help="replications per grid point and simulator (default 5)")
+    compare_.add_argument("--arrivals", type=positive_int, default=20_000,
+                          help="requests per replication, about (default 20,000)")
+    compare_.add_argument("--out", help="also write the table as CSV")
+    compare_.add_argument("--quiet", action="store_true", help="no progress lines")
+    compare_.set_defaults(func=cmd_compare)
 
     from .bench.scale import durations_arg as scale_durations, levels_arg as scale_levels
     bench = sub.add_parser("bench", help="throughput against a bare SimPy M/M/c")

@@ -91,6 +91,7 @@ class Function:
             if inst.ready and inst.pod.busy < room:
                 inst.idle_epoch += 1
                 inst.pod.accept(att)
+                self.tally.instances_changed(now, len(self.instances), self._busy())
                 return
         for inst in reversed(self.instances):
             if not inst.ready and inst.load() < room:

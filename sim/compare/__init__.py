@@ -1,0 +1,1 @@
+"""Comparisons of podsim with other simulators (SimFaaS)."""
