@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+from .costs import cost_block
 from .outcomes import latency_all_block, slo_block
 from .pods import PodIntervals
 from .recorder import Recorder
@@ -81,5 +82,6 @@ def run_summary(scenario, seed: int, recorder: Recorder, pods: PodIntervals, *,
     attempts = sum(s["attempts"] for s in summary["services"].values())
     summary["hops_per_request"] = attempts / in_window if in_window else None
     summary["windows"] = windows_summary(recorder, scenario)
+    summary["cost"] = cost_block(scenario, summary)
     summary["memory"] = dict(recorder.kept_bytes)
     return summary

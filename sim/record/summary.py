@@ -134,6 +134,7 @@ def functions_block(tally, spec, window_s: float) -> dict:
             "instances_mean": tally.instance_s / window_s if window_s > 0 else None,
             "instances_max": tally.instances_max,
             "busy_instances_mean": tally.busy_instance_s / window_s if window_s > 0 else None,
+            "busy_instance_seconds": tally.busy_instance_s,
             "idle_instance_seconds": tally.instance_s - tally.busy_instance_s,
             "latency_warm_s": latency_block(tally.latency_warm, full=False),
             "latency_cold_s": latency_block(tally.latency_cold, full=False),

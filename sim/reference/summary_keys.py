@@ -136,6 +136,8 @@ KEYS: dict[str, tuple[str, str]] = {
     "functions.FUNCTION.instances_max": ("instances", "most instances alive at once"),
     "functions.FUNCTION.busy_instances_mean": ("instances", "time-weighted mean of the instances serving "
                                                             "or starting for a request"),
+    "functions.FUNCTION.busy_instance_seconds": ("instance·s", "time instances served or started for "
+                                                                 "a request (Cloud Run bills it)"),
     "functions.FUNCTION.idle_instance_seconds": ("instance·s", "time instances were alive with nothing to do"),
     **{f"functions.FUNCTION.latency_{w}_s.{k}": ("s", f"{_LAT[k]} time at the function of {w} requests"
                                                      + (" (cold start included)" if w == "cold" else ""))
@@ -143,6 +145,14 @@ KEYS: dict[str, tuple[str, str]] = {
     "functions.FUNCTION.billed_s": ("s", "billed duration: each request's run (and a cold start's "
                                          "init) rounded up to 1 ms, summed (Lambda's rule)"),
     "functions.FUNCTION.billed_gb_seconds": ("GB·s", "billed_s × memory"),
+    "cost.total": ("USD", "what the run would cost at `prices`: the nodes if priced, else the pods, "
+                          "plus every function"),
+    "cost.pods": ("USD", "pods by request: cpu_request × vCPU-hour + memory × GiB-hour, over pod-seconds"),
+    "cost.nodes": ("USD", "node_hours × `cluster.node_cost_per_hour` (0 without a cluster)"),
+    "cost.functions.FUNCTION.requests": ("USD", "the function's requests (Lambda or Cloud Run price)"),
+    "cost.functions.FUNCTION.compute": ("USD", "Lambda: billed GB-seconds; Cloud Run: vCPU- and "
+                                               "GiB-seconds of busy instances"),
+    "cost.functions.FUNCTION.total": ("USD", "requests + compute"),
     "call_sites.CALL.duplicates": ("calls", "logical calls of the named call (`name`) that the callee "
                                             "answered ok more than once; 0 where idempotency holds"),
     "services.SERVICE.bulkhead_full": ("attempts", "refused by the callers' bulkheads "
@@ -201,6 +211,7 @@ def _names(scenario) -> list[tuple[str, str]]:
               for s, spec in scenario.services.items() for e in spec.endpoints]
     pairs += [(f"external.{x}.", "external.EXTERNAL.") for x in scenario.external]
     pairs += [(f"functions.{f}.", "functions.FUNCTION.") for f in scenario.functions]
+    pairs += [(f"cost.functions.{f}.", "cost.functions.FUNCTION.") for f in scenario.functions]
     pairs += [(f"services.{s}.channels.{c}.subscribers.{b}.",
                "services.SERVICE.channels.CHANNEL.subscribers.SUBSCRIBER.")
               for s, spec in scenario.services.items() for c, ch in spec.channels.items()

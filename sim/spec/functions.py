@@ -10,7 +10,7 @@ program as a pod's: ``work`` on the instance's ``cpu``, ``io``, ``calls``.
 """
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated, Literal, Optional
 
 from pydantic import BeforeValidator, Field, model_validator
 
@@ -28,6 +28,7 @@ class FunctionSpec(Spec):
     cold_start: Dist = constant(0.4)
     memory: Annotated[float, BeforeValidator(parse_memory_gb), Field(gt=0, le=1024)] = 1.0
     cpu: Optional[Cores] = None
+    billing: Literal["lambda", "cloud_run"] = "lambda"
     max_instances: int = Field(1000, ge=1, le=1_000_000)
     min_instances: int = Field(0, ge=0)
     work: Dist = constant(0.0)

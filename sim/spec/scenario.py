@@ -16,6 +16,7 @@ from .measure import RecordSpec, SloSpec, WindowSpec
 from .service import ServiceSpec
 from .topics import TopicSpec
 from .functions import FunctionSpec
+from .prices import PricesSpec
 from .workload import Workload
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
@@ -45,6 +46,7 @@ class Scenario(Spec):
     external: dict[str, ExternalSpec] = Field(default_factory=dict)
     topics: dict[str, TopicSpec] = Field(default_factory=dict)
     functions: dict[str, FunctionSpec] = Field(default_factory=dict)
+    prices: PricesSpec = PricesSpec()
     faults: list[FaultSpec] = Field(default_factory=list)
     cluster: Optional[ClusterSpec] = None
     rollouts: list[RolloutSpec] = Field(default_factory=list)

@@ -9,6 +9,7 @@ from typing import Annotated, Literal, Optional
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from .base import LATENCY_WARN_S, BareSecondsAbove, Cores, Duration, NonNegDuration, PosDuration, Spec
+from ..units import parse_memory_gb
 from .control import ProbeSpec, check_probe
 from .distributions import Dist, constant
 from .hpa import HPASpec
@@ -68,6 +69,7 @@ class PodSpec(Spec):
 
     cpu: Cores = 1.0
     cpu_request: Optional[Cores] = None
+    memory: Annotated[float, BeforeValidator(parse_memory_gb), Field(ge=0, le=65_536)] = 0.0
     cpu_limit: Optional[Cores] = None
     cfs_period: Annotated[Duration, Field(ge=0.001, le=1.0)] = 0.1
     gomaxprocs: Optional[int] = Field(None, ge=1)
