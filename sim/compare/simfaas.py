@@ -96,7 +96,7 @@ class _ColdThenWork:
 
 
 def _t_quantile(df: float, confidence: float) -> float:
-    from scipy import stats
+    from scipy import stats  # as sim.experiment.stats does for its intervals
     return float(stats.t.ppf(0.5 + confidence / 2, df))
 
 

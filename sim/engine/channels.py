@@ -58,11 +58,10 @@ class _EventCall:
     """The call of an event's processing: downstream calls carry the id of the
     request that published it."""
 
-    __slots__ = ("request_id", "endpoint")
+    __slots__ = ("request_id",)
 
     def __init__(self, request_id: int):
         self.request_id = request_id
-        self.endpoint = -1
 
 
 class Bus:

@@ -20,8 +20,7 @@ class Delivery:
     """The caller's side of one delivery: what :class:`~.messages.Attempt`
     reports to when its processing at the pod ends."""
 
-    __slots__ = ("consumer", "source", "message", "member_id", "delivered_s", "request_id",
-                 "endpoint")
+    __slots__ = ("consumer", "source", "message", "member_id", "delivered_s", "request_id")
 
     def __init__(self, consumer: "Consumer", source, message, member_id, delivered_s: float):
         self.consumer = consumer
@@ -30,7 +29,6 @@ class Delivery:
         self.member_id = member_id
         self.delivered_s = delivered_s
         self.request_id = -1 - message.id  # downstream calls of a message: negative ids
-        self.endpoint = -1
 
     def respond(self, att, status: int, reason: int) -> None:
         if att.server_closed:
@@ -62,29 +60,19 @@ class Consumer:
         """The pod's app listens: it becomes a member."""
         self.members[pod.id] = pod
         self.in_flight.setdefault(pod.id, 0)
-        if hasattr(self.source, "join"):
-            self.source.join(self.member_id(pod), pod)
-        else:
-            self.source.members_changed()
-            self.source.feed()
+        self.source.join(self.member_id(pod), pod)
 
     def crash(self, pod) -> None:
         """The pod's container dies (before its in-flight work is killed)."""
         if self.members.pop(pod.id, None) is None:
             return
-        if hasattr(self.source, "crash"):
-            self.source.crash(self.member_id(pod))
-        else:
-            self.source.members_changed()
+        self.source.crash(self.member_id(pod))
 
     def leave(self, pod) -> None:
         """The pod stops taking messages (terminating): a graceful leave."""
         if self.members.pop(pod.id, None) is None:
             return
-        if hasattr(self.source, "leave"):
-            self.source.leave(self.member_id(pod))
-        else:
-            self.source.members_changed()
+        self.source.leave(self.member_id(pod))
 
     def backlog(self, now: float) -> tuple[float, float]:
         """``(lag, oldest_age_s)`` of the group this consumer belongs to."""

@@ -65,6 +65,7 @@ class Function:
         self.program = None          # set by the model (the function's steps)
         self.buses: dict = {}        # no in-process channels (what plans ask of a caller)
         self.instances: list[Instance] = []
+        self.busy = 0                # instances serving or starting for a request
         self._work = streams.sampler(spec.work, f"work/{name}")
         self._cold = streams.sampler(spec.cold_start, f"cold_start/{name}")
         self._cpu = CpuSetup("go", procs=max(1, math.ceil(spec.cpu_cores - 1e-9)))
@@ -90,8 +91,9 @@ class Function:
         for inst in reversed(self.instances):  # the most recently created first
             if inst.ready and inst.pod.busy < room:
                 inst.idle_epoch += 1
+                was_busy = inst.load() > 0
                 inst.pod.accept(att)
-                self.tally.instances_changed(now, len(self.instances), self._busy())
+                self._levels(inst, was_busy)
                 return
         for inst in reversed(self.instances):
             if not inst.ready and inst.load() < room:
@@ -109,9 +111,10 @@ class Function:
 
     def _wait(self, inst: Instance, att) -> None:
         """``att`` waits for ``inst``'s cold start (the instance counts as busy)."""
+        was_busy = inst.load() > 0
         inst.waiting.append(att)
         self._cold_attempts[att] = inst.cold_s
-        self.tally.instances_changed(self.env._now, len(self.instances), self._busy())
+        self._levels(inst, was_busy)
 
     def _new_instance(self, cold_s: float, provisioned: bool = False) -> Instance:
         """A new instance; on demand it is a cold start (even an instant one)
@@ -125,7 +128,7 @@ class Function:
         inst.ready = provisioned
         pod.instance = inst
         self.instances.append(inst)
-        self.tally.instances_changed(now, len(self.instances), self._busy())
+        self.tally.instances_changed(now, len(self.instances), self.busy)
         if provisioned:
             self._idle(inst)
         else:
@@ -135,6 +138,7 @@ class Function:
         return inst
 
     def _ready(self, inst: Instance) -> None:
+        was_busy = inst.load() > 0
         inst.ready = True
         waiting, inst.waiting = inst.waiting, []
         for att in waiting:
@@ -143,7 +147,7 @@ class Function:
                 att.call.respond(att, TIMEOUT, CANCELLED)
             else:
                 inst.pod.accept(att)
-        self.tally.instances_changed(self.env._now, len(self.instances), self._busy())
+        self._levels(inst, was_busy)
         if not inst.pod.busy:
             self._idle(inst)
 
@@ -153,7 +157,7 @@ class Function:
         now = self.env._now
         cold_s = self._cold_attempts.pop(att, None)
         self.tally.served(att.arrived_s, now - att.arrived_s, now - att.started_s, cold_s)
-        self.tally.instances_changed(now, len(self.instances), self._busy())
+        self._levels(inst, True)  # it held this request until now
         if not inst.pod.busy and not inst.waiting:
             self._idle(inst)
 
@@ -168,10 +172,15 @@ class Function:
         if len(self.instances) <= self.spec.min_instances:
             return  # provisioned: kept warm
         self.instances.remove(inst)
-        self.tally.instances_changed(self.env._now, len(self.instances), self._busy())
+        self.tally.instances_changed(self.env._now, len(self.instances), self.busy)
 
-    def _busy(self) -> int:
-        return sum(1 for inst in self.instances if inst.pod.busy or inst.waiting)
+    def _levels(self, inst: Instance, was_busy: bool) -> None:
+        """``inst``'s load changed: keep the count of busy instances (serving or
+        starting for a request) and report the levels."""
+        now_busy = inst.load() > 0
+        if now_busy != was_busy:
+            self.busy += 1 if now_busy else -1
+        self.tally.instances_changed(self.env._now, len(self.instances), self.busy)
 
     # ------------------------------------------- what Pod asks of its service
     max_queue_time_s = None

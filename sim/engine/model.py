@@ -11,7 +11,7 @@ from typing import Callable, Optional
 
 import simpy
 
-from ..spec.distributions import Constant
+from ..spec.distributions import Constant, is_zero
 from ..status import BREAKER_EVENTS, NO_POD
 from .arrivals import arrival_times
 from .caller import Call, CallSite
@@ -65,10 +65,6 @@ def _run_reporting(env: simpy.Environment, horizon_s: float,
         progress(horizon_s)
     except simpy.core.EmptySchedule:
         raise RuntimeError("no events left before the horizon") from None
-
-
-def _is_zero(dist) -> bool:
-    return isinstance(dist, Constant) and dist.value == 0.0
 
 
 class Model:
@@ -174,7 +170,7 @@ class Model:
     def _latency(self, dist, caller: str, callee: str):
         if dist is None:  # an external's response time is the whole round trip
             dist = Constant(value=0.0) if callee in self.externals else self.scenario.network.latency
-        return None if _is_zero(dist) else self.streams.sampler(dist, f"net/{caller}->{callee}")
+        return None if is_zero(dist) else self.streams.sampler(dist, f"net/{caller}->{callee}")
 
     def _site(self, caller_index: int, caller: str, origin: str, policy, to: str) -> CallSite:
         """The site of one edge: ``caller`` (its requests, or a workload)

@@ -18,15 +18,11 @@ from itertools import accumulate
 from typing import Callable
 
 from ..policies.rate_limit import TokenBucketLimiter
-from ..spec.distributions import Constant
+from ..spec.distributions import is_zero
 from ..status import APP_ERROR, ERROR, FAILURE_CODES, MIDDLEWARE_REJECTED, RATE_LIMITED, REJECTED
 from .channels import publish_step
 from .program import (branching_parallel_step, call_step, compute_step, cpu_step, fail_step,
                       io_step, limit_step, maybe_call_step, parallel_step)
-
-
-def is_zero(dist) -> bool:
-    return isinstance(dist, Constant) and dist.value == 0.0
 
 
 def endpoint_picker(codes: list[int], shares: list[float], uniforms) -> Callable[[], int]:

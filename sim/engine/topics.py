@@ -24,6 +24,7 @@ crashes and stops; the topic hands each a message when it has room.
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections import deque
 from typing import Optional
 
@@ -54,8 +55,10 @@ class Message:
         self.visible_at = published_s
 
 
-class Topic:
-    """What every topic is to its callers: a callee that appends."""
+class Topic(ABC):
+    """What every topic is to its callers: a callee that appends. A kind of
+    topic says how it stores a message (``_append``) and what it holds
+    unconsumed (``backlog``)."""
 
     def __init__(self, index: int, name: str, spec, clock, log, warmup_s: float):
         self.index = index
@@ -94,11 +97,13 @@ class Topic:
             self.published += 1
         return self._append(next(self.next_id), now, in_window)
 
+    @abstractmethod
     def _append(self, msg_id: int, now: float, in_window: bool) -> Message:
-        raise NotImplementedError
+        """Store a new message (published, or moved here as a dead letter)."""
 
+    @abstractmethod
     def backlog(self) -> int:
-        raise NotImplementedError
+        """Messages held unconsumed (by the slowest group): what ``capacity`` bounds."""
 
     def _dead_letter(self, msg: Message, now: float) -> None:
         if msg.in_window:
@@ -395,8 +400,16 @@ class QueueTopic(Topic):
             self.clock.call_in(self.spec.visibility_timeout, self._reappear, (msg, msg.receives))
             consumer.deliver(self, msg, pod, msg.receives, None)
 
-    def members_changed(self) -> None:
-        """A consumer pod joined or left: rebuild the rotation at the next feed."""
+    def join(self, member_id: str, pod) -> None:
+        """A consumer pod listens: it competes for the visible messages."""
+        self._members = None  # rebuilt at the next feed
+        self.feed()
+
+    def crash(self, member_id: str) -> None:
+        """A member died: its messages come back after their visibility timeout."""
+        self._members = None
+
+    def leave(self, member_id: str) -> None:
         self._members = None
 
     def _next_member(self):

@@ -27,6 +27,7 @@ from typing import Any, Optional, Sequence, Union
 import numpy as np
 import pandas as pd
 
+from ..spec.distributions import is_zero
 from .spec import Experiment, Source, load_experiment
 
 DERIVED = {"pod_seconds": "total pod-seconds over every service"}
@@ -203,10 +204,6 @@ def paired_differences(table: pd.DataFrame, metrics: Sequence[str], baseline: st
 
 # ------------------------------------------------------------------ theory
 
-def _is_zero(dist) -> bool:
-    return getattr(dist, "dist", None) == "constant" and float(getattr(dist, "value", 1.0)) == 0.0
-
-
 def _plain_client(policy) -> bool:
     retry = policy.retry
     return (policy.timeout is None and policy.deadline is None and policy.hedge is None
@@ -237,7 +234,7 @@ def mmc_inputs(scenario) -> dict[str, tuple[int, float, float, float]]:
                 or svc.outlier_detection is not None or svc.replicas < 1
                 or (svc.replicas > 1 and svc.load_balancer.type != "random")
                 or float(pod.workers) != float(pod.cpu) or pod.queue is not None
-                or getattr(pod.work, "dist", None) != "exponential" or not _is_zero(pod.io)
+                or getattr(pod.work, "dist", None) != "exponential" or not is_zero(pod.io)
                 or pod.max_queue_time is not None):
             continue
         sources = [w for w in scenario.workload.values() if w.target_service == name]
@@ -265,7 +262,7 @@ def analytic_values(exp: Experiment) -> pd.DataFrame:
     for arm in exp.arms:
         for point in range(len(exp.points)):
             scenario = exp.scenario_for(arm, point)
-            alone = len(scenario.services) == 1 and _is_zero(scenario.network.latency)
+            alone = len(scenario.services) == 1 and is_zero(scenario.network.latency)
             for service, values in mmc_inputs(scenario).items():
                 rows.append((arm, point, service, alone))
                 inputs.append(values)

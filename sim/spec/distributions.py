@@ -363,6 +363,11 @@ AddedLatencyDist = Annotated[Dist, BareSecondsAbove(TIMEOUT_WARN_S, "added laten
 Mixture.model_rebuild()
 
 
+def is_zero(dist) -> bool:
+    """Whether ``dist`` is the constant 0 (a step it describes can be left out)."""
+    return isinstance(dist, Constant) and dist.value == 0.0
+
+
 def constant(value_s: float) -> Constant:
     """A constant distribution built in code (defaults, tests)."""
     return Constant(dist="constant", value=value_s)
