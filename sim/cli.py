@@ -18,7 +18,7 @@ import traceback
 from typing import Callable, Optional, Sequence
 
 from .cli_inputs import (Parser, check_run_outputs, checked_record, checked_seed, load_scenario, overrides,
-                         positive_int, subcommand)
+                         bounded_int, positive_int, subcommand)
 from .errors import ScenarioError
 from .estimate import NotEnoughMemory, out_of_memory_message
 
@@ -226,10 +226,10 @@ def build_parser() -> argparse.ArgumentParser:
     compare_ = sub.add_parser("compare", help="side by side with another simulator (simfaas: the "
                                               "Lambda case)")
     compare_.add_argument("simulator", choices=["simfaas"], help="the simulator to compare with")
-    compare_.add_argument("--replications", type=positive_int, default=5,
-                          help="replications per grid point and simulator (default 5)")
-    compare_.add_argument("--arrivals", type=positive_int, default=20_000,
-                          help="requests per replication, about (default 20,000)")
+    compare_.add_argument("--replications", type=bounded_int(100, "each one runs the whole grid twice"),
+                          default=5, help="replications per grid point and simulator (default 5)")
+    compare_.add_argument("--arrivals", type=bounded_int(1_000_000, "SimFaaS simulates ~100k requests/s"),
+                          default=20_000, help="requests per replication, about (default 20,000)")
     compare_.add_argument("--out", help="also write the table as CSV")
     compare_.add_argument("--quiet", action="store_true", help="no progress lines")
     compare_.set_defaults(func=cmd_compare)

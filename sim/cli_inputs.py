@@ -63,6 +63,16 @@ def checked_seed(text: str) -> int:
     return seed
 
 
+def bounded_int(high: int, what: str):
+    """An argparse type: a count in ``[1, high]`` (``what`` says why the bound)."""
+    def parse(text: str) -> int:
+        value = positive_int(text)
+        if value > high:
+            raise argparse.ArgumentTypeError(f"must be <= {high:,} ({what}; got {value:,})")
+        return value
+    return parse
+
+
 def positive_int(text: str) -> int:
     """A count that must be >= 1 (argparse type)."""
     try:
